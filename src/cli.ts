@@ -1,0 +1,83 @@
+import { Command, CommanderError } from 'commander';
+import { CutoverError, ExitCode } from './errors.js';
+import { processIO, type IO } from './io.js';
+import { COMMANDS } from './commands/index.js';
+import type { SetExit } from './commands/register.js';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    done (an idempotent no-op included)
+  1    ran, but refused a change or found a problem (check failed, mismatches, leftovers)
+  2    usage, config, connection or internal error: could not run
+  3    inconclusive: a check saw too little to judge (no data is never a pass)
+  130  interrupted (Ctrl-C)`;
+
+
+export function buildProgram(io: IO, setExit: SetExit): Command {
+  const program = new Command('thor-cutover')
+    .description('Cut a trading backend over from REST polling to a WebSocket stream, one feature at a time.')
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <path>', 'config file (default: ./thor-cutover.config.json, or THOR_CUTOVER_CONFIG)')
+    .option('--redis <url>', 'Redis URL (default: THOR_CUTOVER_REDIS_URL, the config, then redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'Redis key prefix (default: {thor:cutover})')
+    .option('--no-color', 'no colour in the output (NO_COLOR is honoured too)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s),
+    })
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride();
+  for (const register of COMMANDS) register(program, io, setExit);
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+export async function main(argv: string[], io: IO): Promise<number> {
+  let code: number = ExitCode.OK;
+  const program = buildProgram(io, (c) => { code = c; });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    return reportError(io, err);
+  }
+}
+
+export function reportError(io: IO, err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help and --version "fail" with exit code 0 in commander's terms.
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.OK;
+    if (err.code === 'commander.help') return ExitCode.OK;
+    return ExitCode.ERROR;
+  }
+  if (err instanceof CutoverError) {
+    io.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  io.stderr.write(`error: unexpected failure (this is a bug in thor-cutover, please report it)\n${e?.stack ?? String(err)}\n`);
+  return ExitCode.ERROR;
+}
+
+const VERSION = '0.1.0';
+
+/** The bin's entry: the one place that touches process.exitCode and signals. */
+export async function runFromProcess(): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts += 1;
+    // A second Ctrl-C means now: whatever is in flight is abandoned.
+    if (interrupts > 1) process.exit(ExitCode.INTERRUPTED);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await main(process.argv.slice(2), processIO(controller.signal));
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.exitCode = code;
+}

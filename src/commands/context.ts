@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { loadConfig, type ConfigInputs } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import type { IO } from '../io.js';
+import { makeOutput, type Output } from '../output/format.js';
+
+/**
+ * What every command gets: the process boundary, its merged options (global ones
+ * included), the config loaded once, and the output decided once.
+ */
+export interface CommandContext {
+  io: IO;
+  /** Options of the command, merged with the global ones (--config, --redis, ...). */
+  opts: Record<string, unknown>;
+  config: Config;
+  out: Output;
+}
+
+/** The options the root program defines for every command. */
+export interface GlobalOptions {
+  config?: string;
+  redis?: string;
+  prefix?: string;
+  url?: string;
+  wsUrl?: string;
+  token?: string;
+  color?: boolean;
+  json?: boolean;
+}
+
+export function makeContext(io: IO, cmd: Command): CommandContext {
+  const opts = cmd.optsWithGlobals() as Record<string, unknown> & GlobalOptions;
+  const inputs: ConfigInputs = {
+    cwd: io.cwd,
+    env: io.env,
+    configPath: opts.config,
+    redisUrl: opts.redis,
+    prefix: opts.prefix,
+    url: opts.url,
+    wsUrl: opts.wsUrl,
+    token: opts.token,
+  };
+  const config = loadConfig(inputs);
+  const out = makeOutput(io, { json: Boolean(opts.json), color: opts.color });
+  return { io, opts, config, out };
+}
+
+/** The actor recorded with a change: --actor, THOR_CUTOVER_ACTOR, else user@host. */
+export async function resolveActor(io: IO, flag: string | undefined): Promise<string> {
+  if (flag) return flag;
+  if (io.env.THOR_CUTOVER_ACTOR) return io.env.THOR_CUTOVER_ACTOR;
+  const os = await import('node:os');
+  let user = io.env.USER || io.env.LOGNAME || '';
+  if (!user) {
+    try { user = os.userInfo().username; } catch { user = 'unknown'; }
+  }
+  return `${user}@${os.hostname()}`;
+}

@@ -1,0 +1,8 @@
+import type { Register } from './register.js';
+import { register as status } from './status/command.js';
+
+/**
+ * Every command registers its options here; its logic is imported lazily inside the
+ * action, so `status` never loads ws, undici or the analysis engine.
+ */
+export const COMMANDS: Register[] = [status];

@@ -1,0 +1,49 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { IO } from '../io.js';
+import { makeContext, type CommandContext } from './context.js';
+
+/** commander hands the action its exit code through this. */
+export type SetExit = (code: number) => void;
+
+/** Each command folder's command.ts exports one of these; src/commands/index.ts lists them. */
+export type Register = (program: Command, io: IO, setExit: SetExit) => void;
+
+/**
+ * Wrap a command's action: build the context (config, output) once, run, report the exit
+ * code. Errors propagate to main(), which prints them in one place.
+ */
+export function action(
+  io: IO,
+  setExit: SetExit,
+  run: (ctx: CommandContext, args: string[]) => Promise<number>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+    setExit(await run(makeContext(io, cmd), positional));
+  };
+}
+
+/** The backend to talk to: parity, verify, doctor, audit's flag join. */
+export function backendOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'backend base URL (default: http://127.0.0.1:8000, THOR_CUTOVER_URL)')
+    .option('--ws-url <url>', 'WebSocket URL (default: derived from --url, path /ws/)')
+    .addOption(new Option('--token <token>', 'API token: ?token= and/or bearer header (THOR_CUTOVER_TOKEN)'));
+}
+
+export function jsonOption(cmd: Command, what = 'the result'): Command {
+  return cmd.option('--json', `print ${what} as one JSON document (with schemaVersion)`);
+}
+
+/** Parse an integer option, with a usage error that names the flag. */
+export function intArg(name: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) {
+      throw new UsageError(`${name} takes a whole number >= ${min}, got "${value}"`);
+    }
+    return n;
+  };
+}

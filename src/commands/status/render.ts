@@ -1,0 +1,46 @@
+import { formatTime, printJson, renderTable, type Output } from '../../output/format.js';
+import type { StatusReport } from './run.js';
+
+const MODE_LINE: Record<StatusReport['mode'], string> = {
+  SHADOW: 'SHADOW MODE - all features using REST (WebSocket logging only)',
+  PARTIAL: 'PARTIAL CUTOVER - some features using WebSocket',
+  FULL: 'FULL CUTOVER - every feature using WebSocket',
+};
+
+export function printStatus(out: Output, r: StatusReport): void {
+  if (out.format === 'json') {
+    printJson(out, 'status', r);
+    return;
+  }
+  const s = out.style;
+  const w = out.io.stdout;
+  if (out.format === 'plain') {
+    // One row per feature: name, WS|REST, source, actor, at, reason, verify verdict.
+    w.write(renderTable(out, [], r.features.map((f) => [
+      f.name, f.enabled ? 'WS' : 'REST', f.source, f.lastChange?.actor ?? '-', f.lastChange?.at ?? '-',
+      f.lastChange?.reason || '-', f.lastVerify?.verdict ?? '-',
+    ])));
+  } else {
+    const modeGlyph = r.mode === 'SHADOW' ? s.glyph.rest : s.glyph.ws;
+    w.write(`${s.bold('WebSocket cutover status')} ${s.dim(`· ${r.store} · rev ${r.rev}`)}\n`);
+    w.write(`${modeGlyph} ${s.bold(MODE_LINE[r.mode])}\n\n`);
+    const rows = r.features.map((f) => {
+      const state = f.enabled ? `${s.glyph.ws} ${s.ok('WS')}` : `${s.glyph.rest} REST`;
+      const source = f.source === 'env' ? `env ${f.envVar}=${f.envValue}` : f.source;
+      const change = f.lastChange
+        ? `${formatTime(out, f.lastChange.at)} by ${f.lastChange.actor}${f.lastChange.forced ? s.warn(' (forced)') : ''}${f.lastChange.reason ? `: "${f.lastChange.reason}"` : ''}`
+        : s.dim('never changed');
+      const verify = f.lastVerify
+        ? `${f.lastVerify.verdict === 'pass' ? s.ok(`${s.glyph.pass} pass`) : f.lastVerify.verdict === 'fail' ? s.bad(`${s.glyph.fail} fail`) : s.warn(`${s.glyph.warn} ${f.lastVerify.verdict}`)} (${f.lastVerify.sessions} sess, ${formatTime(out, f.lastVerify.finishedAt)})`
+        : s.dim('-');
+      const next = r.next === f.name ? ` ${s.bold(`${s.glyph.next} next`)}` : '';
+      return [state, `${f.name}${next}`, source, change, verify];
+    });
+    w.write(renderTable(out, ['state', 'feature', 'source', 'last change', 'last verify'], rows));
+    if (r.next) w.write(`\nnext in the sequence: ${s.bold(r.next)}  ${s.dim(`(thor-cutover enable ${r.next} --reason "...")`)}\n`);
+  }
+  for (const f of r.features) for (const warning of f.warnings) out.io.stderr.write(`${out.errStyle.warn(`${s.glyph.warn} warning:`)} ${f.name}: ${warning}\n`);
+  if (r.unknownFlags.length) {
+    out.io.stderr.write(`${out.errStyle.warn(`${s.glyph.warn} warning:`)} the flags hash has fields that are not configured features: ${r.unknownFlags.join(', ')}\n`);
+  }
+}

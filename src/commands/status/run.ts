@@ -1,0 +1,66 @@
+import type { CommandContext } from '../context.js';
+import { withStore } from '../../store/index.js';
+import { cutoverMode, resolveFlags, type FlagSource, type Mode } from '../../store/effective.js';
+import type { AuditEntry } from '../../store/types.js';
+import { latestVerdict, type VerdictSummary } from '../../store/verify-record.js';
+
+export interface FeatureStatus {
+  name: string;
+  order: number;
+  envVar: string;
+  enabled: boolean;
+  source: FlagSource;
+  redisValue: string | null;
+  envValue: string | null;
+  warnings: string[];
+  lastChange: Pick<AuditEntry, 'actor' | 'at' | 'reason' | 'rev' | 'forced' | 'from' | 'to'> | null;
+  lastVerify: VerdictSummary | null;
+}
+
+export interface StatusReport {
+  store: string;
+  rev: number;
+  mode: Mode;
+  /** The next feature to cut over (first one still off, in order), or null when FULL. */
+  next: string | null;
+  features: FeatureStatus[];
+  /** Fields in the flags hash that are not configured features. */
+  unknownFlags: string[];
+}
+
+/** How far back status looks for each feature's last change. */
+const HISTORY_SCAN = 2_000;
+
+export async function runStatus(ctx: CommandContext): Promise<StatusReport> {
+  const { config, io } = ctx;
+  return withStore(config, async (store) => {
+    const [snap, recent] = await Promise.all([store.snapshot(), store.history({ limit: HISTORY_SCAN })]);
+    const verdicts = await Promise.all(config.features.map((f) => latestVerdict(store, f.name)));
+    const flags = resolveFlags(config.features, snap.raw, io.env);
+    const features: FeatureStatus[] = config.features.map((f, i) => {
+      const flag = flags[i]!;
+      const last = recent.find((e) => e.feature === f.name);
+      return {
+        name: f.name,
+        order: f.order,
+        envVar: f.envVar,
+        enabled: flag.enabled,
+        source: flag.source,
+        redisValue: flag.redisValue ?? null,
+        envValue: flag.envValue ?? null,
+        warnings: flag.warnings,
+        lastChange: last ? { actor: last.actor, at: last.at, reason: last.reason, rev: last.rev, forced: last.forced, from: last.from, to: last.to } : null,
+        lastVerify: verdicts[i] ?? null,
+      };
+    });
+    const known = new Set(config.features.map((f) => f.name));
+    return {
+      store: store.description,
+      rev: snap.rev,
+      mode: cutoverMode(features),
+      next: features.find((f) => !f.enabled)?.name ?? null,
+      features,
+      unknownFlags: Object.keys(snap.raw).filter((k) => !known.has(k)).sort(),
+    };
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * One flag change, atomically: guard, HSET, INCR, XADD, PUBLISH.
+ *
+ * KEYS[1]  <prefix>:flags   (hash)
+ * KEYS[2]  <prefix>:rev     (string counter)
+ * KEYS[3]  <prefix>:audit   (stream)
+ * ARGV[1]  feature
+ * ARGV[2]  target value, "true" or "false"
+ * ARGV[3]  actor
+ * ARGV[4]  reason
+ * ARGV[5]  at (ISO 8601)
+ * ARGV[6]  forced, "true" or "false"
+ * ARGV[7]  events channel (a pub/sub channel, not a key)
+ * ARGV[8]  the feature's env fallback, "true" or "false" (effective value when the hash has no field)
+ * ARGV[9]  audit MAXLEN (approximate)
+ * ARGV[10] n, the number of features that must be on (ignored unless enabling and not forced)
+ * ARGV[11..10+2n]  pairs: feature name, its env fallback
+ *
+ * Returns:
+ *   {"changed", previous, rev, auditId}
+ *   {"noop", current, rev}                 the hash already holds the target
+ *   {"refused", blocker, blocker, ...}     features earlier in the order that are still off
+ */
+export const CHANGE_SCRIPT = `
+local function effective(v, fallback)
+  if v then
+    if string.lower(v) == 'true' then return 'true' end
+    return 'false'
+  end
+  return fallback
+end
+
+local feature = ARGV[1]
+local target = ARGV[2]
+local current = redis.call('HGET', KEYS[1], feature)
+local previous = effective(current, ARGV[8])
+
+if current == target then
+  return {'noop', previous, tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+
+if target == 'true' and ARGV[6] ~= 'true' then
+  local n = tonumber(ARGV[10])
+  local blockers = {}
+  for i = 0, n - 1 do
+    local name = ARGV[11 + 2 * i]
+    local fallback = ARGV[12 + 2 * i]
+    if effective(redis.call('HGET', KEYS[1], name), fallback) ~= 'true' then
+      table.insert(blockers, name)
+    end
+  end
+  if #blockers > 0 then
+    table.insert(blockers, 1, 'refused')
+    return blockers
+  end
+end
+
+redis.call('HSET', KEYS[1], feature, target)
+local rev = redis.call('INCR', KEYS[2])
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*',
+  'feature', feature, 'from', previous, 'to', target, 'actor', ARGV[3], 'reason', ARGV[4],
+  'rev', tostring(rev), 'at', ARGV[5], 'forced', ARGV[6])
+redis.call('PUBLISH', ARGV[7], cjson.encode({
+  feature = feature, enabled = (target == 'true'), previous = (previous == 'true'),
+  actor = ARGV[3], reason = ARGV[4], rev = rev, at = ARGV[5]
+}))
+return {'changed', previous, rev, id}
+`;

@@ -1,0 +1,73 @@
+/** The flag store behind every command: Redis in production, in-process for the demo. */
+
+export interface FlagSnapshot {
+  /** The flags hash as stored: feature -> raw value ("true"/"false", or whatever a person wrote). */
+  raw: Record<string, string>;
+  rev: number;
+}
+
+export interface ChangeRequest {
+  feature: string;
+  enabled: boolean;
+  actor: string;
+  reason: string;
+  forced: boolean;
+  /** The feature's env-var value ("true"/"false") used when the hash has no field. */
+  envFallback: boolean;
+  /**
+   * Features that must be effectively on for an enable to go through (the cutover order),
+   * with their env fallbacks; checked inside the same transaction. Ignored when forced.
+   */
+  requireOn: { feature: string; envFallback: boolean }[];
+}
+
+export type ChangeOutcome =
+  | { status: 'changed'; previous: boolean; rev: number; at: string; auditId: string }
+  | { status: 'noop'; current: boolean; rev: number }
+  | { status: 'refused'; blockers: string[] };
+
+export interface AuditEntry {
+  id: string;
+  feature: string;
+  from: boolean;
+  to: boolean;
+  actor: string;
+  reason: string;
+  rev: number;
+  at: string;
+  forced: boolean;
+}
+
+/** The JSON published on `<prefix>:events` (PROTOCOL.md section 2). */
+export interface FlagEvent {
+  feature: string;
+  enabled: boolean;
+  previous: boolean;
+  actor: string;
+  reason: string;
+  rev: number;
+  at: string;
+}
+
+export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface FlagStore {
+  readonly kind: 'redis' | 'memory';
+  /** Where it is, for people: never contains a password. */
+  readonly description: string;
+  snapshot(): Promise<FlagSnapshot>;
+  change(req: ChangeRequest): Promise<ChangeOutcome>;
+  /** Newest first. */
+  history(opts: { feature?: string; limit: number }): Promise<AuditEntry[]>;
+  subscribe(onEvent: (e: FlagEvent) => void, onState?: (s: ConnectionState, detail?: string) => void): Promise<Subscription>;
+  pushVerify(feature: string, report: unknown): Promise<void>;
+  /** Newest first. */
+  verifyReports(feature: string, limit: number): Promise<unknown[]>;
+  /** Round-trip time in ms. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+export interface RedisServerOptions {
+  password?: string;
+  port?: number;
+}
+
+/**
+ * A real redis-server of the test's own, on a free port, so a test can stop and restart
+ * it to prove what happens when Redis goes away.
+ */
+export class TestRedis {
+  private proc: ChildProcess | null = null;
+  private dir = mkdtempSync(join(tmpdir(), 'thor-redis-'));
+  port = 0;
+
+  constructor(private readonly opts: RedisServerOptions = {}) {}
+
+  get url(): string {
+    return this.opts.password ? `redis://:${this.opts.password}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    if (!this.port) this.port = this.opts.port ?? (await freePort());
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    if (this.opts.password) args.push('--requirepass', this.opts.password);
+    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      const onData = (b: Buffer) => {
+        log += b.toString();
+        if (log.includes('Ready to accept connections')) { proc.stdout!.off('data', onData); resolve(); }
+      };
+      proc.stdout!.on('data', onData);
+      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${log}`)));
+      proc.once('error', reject);
+    });
+    proc.stdout!.resume();
+    proc.stderr!.resume();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (!proc || proc.exitCode !== null) return;
+    proc.kill('SIGKILL');
+    await once(proc, 'exit');
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** A plain client for assertions on the keys. */
+  client(): Redis {
+    return new Redis({ port: this.port, host: '127.0.0.1', password: this.opts.password, lazyConnect: false, maxRetriesPerRequest: 1 });
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let counter = 0;
+/** A prefix of the test's own, with the hash tag, so tests sharing a server never collide. */
+export function uniquePrefix(name = 't'): string {
+  return `{thor:${name}:${process.pid}:${Date.now().toString(36)}:${counter++}}`;
+}
