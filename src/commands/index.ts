@@ -1,8 +1,9 @@
 import type { Register } from './register.js';
 import { register as status } from './status/command.js';
+import { register as simulate } from './simulate/command.js';
 
 /**
  * Every command registers its options here; its logic is imported lazily inside the
  * action, so `status` never loads ws, undici or the analysis engine.
  */
-export const COMMANDS: Register[] = [status];
+export const COMMANDS: Register[] = [status, simulate];
