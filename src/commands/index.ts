@@ -1,9 +1,12 @@
 import type { Register } from './register.js';
 import { register as status } from './status/command.js';
 import { register as simulate } from './simulate/command.js';
+import { register as enable } from './enable/command.js';
+import { register as disable } from './disable/command.js';
+import { register as history } from './history/command.js';
 
 /**
  * Every command registers its options here; its logic is imported lazily inside the
  * action, so `status` never loads ws, undici or the analysis engine.
  */
-export const COMMANDS: Register[] = [status, simulate];
+export const COMMANDS: Register[] = [status, enable, disable, history, simulate];

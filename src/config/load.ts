@@ -357,11 +357,10 @@ export function loadConfig(inputs: ConfigInputs): Config {
 
   if (p.list.length > 0) {
     const where = file ? file.path : 'the command line and environment';
-    throw new ConfigError(
-      `invalid config in ${where}: ${p.list[0]}${p.list.length > 1 ? ` (and ${p.list.length - 1} more)` : ''}`,
-      p.list,
-      p.list.length > 1 ? p.list.slice(1).join('\n') : undefined,
-    );
+    const message = p.list.length === 1
+      ? `invalid config in ${where}: ${p.list[0]}`
+      : `invalid config in ${where} (${p.list.length} problems):\n  ${p.list.join('\n  ')}`;
+    throw new ConfigError(message, p.list, 'see the config reference in the README; every default comes from PROTOCOL.md');
   }
   return {
     file: file?.path ?? null,

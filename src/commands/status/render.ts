@@ -8,6 +8,7 @@ const MODE_LINE: Record<StatusReport['mode'], string> = {
 };
 
 export function printStatus(out: Output, r: StatusReport): void {
+  printWarnings(out, r);
   if (out.format === 'json') {
     printJson(out, 'status', r);
     return;
@@ -39,8 +40,12 @@ export function printStatus(out: Output, r: StatusReport): void {
     w.write(renderTable(out, ['state', 'feature', 'source', 'last change', 'last verify'], rows));
     if (r.next) w.write(`\nnext in the sequence: ${s.bold(r.next)}  ${s.dim(`(thor-cutover enable ${r.next} --reason "...")`)}\n`);
   }
-  for (const f of r.features) for (const warning of f.warnings) out.io.stderr.write(`${out.errStyle.warn(`${s.glyph.warn} warning:`)} ${f.name}: ${warning}\n`);
+}
+
+function printWarnings(out: Output, r: StatusReport): void {
+  const prefix = out.errStyle.warn(`${out.errStyle.glyph.warn} warning:`);
+  for (const f of r.features) for (const warning of f.warnings) out.io.stderr.write(`${prefix} ${f.name}: ${warning}\n`);
   if (r.unknownFlags.length) {
-    out.io.stderr.write(`${out.errStyle.warn(`${s.glyph.warn} warning:`)} the flags hash has fields that are not configured features: ${r.unknownFlags.join(', ')}\n`);
+    out.io.stderr.write(`${prefix} the flags hash has fields that are not configured features: ${r.unknownFlags.join(', ')}\n`);
   }
 }

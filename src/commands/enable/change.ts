@@ -1,0 +1,88 @@
+import type { CommandContext } from '../context.js';
+import { resolveActor } from '../context.js';
+import { findFeature } from '../../config/load.js';
+import type { FeatureConfig } from '../../config/types.js';
+import { withStore } from '../../store/index.js';
+import { effectiveFlag, isTrue } from '../../store/effective.js';
+import type { ChangeRequest } from '../../store/types.js';
+
+export interface ChangeOptions {
+  reason?: string;
+  actor?: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+export type ChangeResultKind = 'changed' | 'noop' | 'refused' | 'dry-run';
+
+export interface ChangeResult {
+  action: 'enable' | 'disable';
+  feature: string;
+  result: ChangeResultKind;
+  /** Effective value before (and, for changed / dry-run, after). */
+  previous: boolean;
+  enabled: boolean;
+  rev: number;
+  at: string | null;
+  actor: string;
+  reason: string;
+  forced: boolean;
+  /** Enable refused: the earlier features still off. */
+  blockers: string[];
+  warnings: string[];
+  store: string;
+}
+
+/**
+ * enable and disable are the same write (PROTOCOL.md: "a rollback is the same kind of
+ * write"); only the target value and the guard differ.
+ */
+export async function runChange(ctx: CommandContext, name: string, enabled: boolean, opts: ChangeOptions): Promise<ChangeResult> {
+  const { config, io } = ctx;
+  const feature = findFeature(config, name);
+  const actor = await resolveActor(io, opts.actor);
+  const reason = opts.reason ?? '';
+  const forced = Boolean(opts.force);
+  const envOn = (f: FeatureConfig) => isTrue(io.env[f.envVar]);
+  const earlier = config.features.filter((f) => f.order < feature.order);
+  const later = config.features.filter((f) => f.order > feature.order);
+
+  return withStore(config, async (store) => {
+    const base = { action: enabled ? 'enable' : 'disable', feature: feature.name, actor, reason, store: store.description } as const;
+    const snap = await store.snapshot();
+    const flagOf = (f: FeatureConfig) => effectiveFlag(snap.raw[f.name], f.envVar, io.env[f.envVar]).enabled;
+    const warnings: string[] = [];
+    if (!enabled) {
+      const stillOn = later.filter(flagOf).map((f) => f.name);
+      if (stillOn.length) warnings.push(`${stillOn.join(', ')} ${stillOn.length > 1 ? 'are' : 'is'} later in the cutover order and still on`);
+    }
+    const blockersNow = enabled ? earlier.filter((f) => !flagOf(f)).map((f) => f.name) : [];
+    if (enabled && forced && blockersNow.length) warnings.push(`forced past the cutover order: ${blockersNow.join(', ')} still off (recorded as forced)`);
+
+    if (opts.dryRun) {
+      const current = snap.raw[feature.name];
+      const previous = flagOf(feature);
+      const result: ChangeResultKind = current === String(enabled) ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
+      return { ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced, blockers: result === 'refused' ? blockersNow : [], warnings };
+    }
+
+    const req: ChangeRequest = {
+      feature: feature.name,
+      enabled,
+      actor,
+      reason,
+      forced,
+      envFallback: envOn(feature),
+      requireOn: enabled ? earlier.map((f) => ({ feature: f.name, envFallback: envOn(f) })) : [],
+    };
+    const outcome = await store.change(req);
+    switch (outcome.status) {
+      case 'changed':
+        return { ...base, result: 'changed', previous: outcome.previous, enabled, rev: outcome.rev, at: outcome.at, forced: req.forced, blockers: [], warnings };
+      case 'noop':
+        return { ...base, result: 'noop', previous: outcome.current, enabled: outcome.current, rev: outcome.rev, at: null, forced, blockers: [], warnings };
+      case 'refused':
+        return { ...base, result: 'refused', previous: flagOf(feature), enabled: flagOf(feature), rev: snap.rev, at: null, forced, blockers: outcome.blockers, warnings };
+    }
+  });
+}

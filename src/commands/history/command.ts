@@ -1,0 +1,20 @@
+import { action, intArg, jsonOption, type Register } from '../register.js';
+
+export const register: Register = (program, io, setExit) => {
+  const cmd = program
+    .command('history')
+    .description('the audit stream of flag changes, newest first; --follow prints changes live')
+    .option('--feature <name>', 'only this feature')
+    .option('-l, --limit <n>', 'at most this many entries', intArg('--limit', 1), 20)
+    .option('-f, --follow', 'after the history, print each change as it is published, until Ctrl-C')
+    .addHelpText('after', `
+Examples:
+  $ thor-cutover history --feature account_balance
+  $ thor-cutover history --limit 100 --json > audit.json
+  $ thor-cutover history --follow            # one line per change, live; Ctrl-C to stop (exit 130)`);
+  jsonOption(cmd, 'the entries (with --follow: one JSON object per line)');
+  cmd.action(action(io, setExit, async (ctx) => {
+    const { runHistory } = await import('./run.js');
+    return runHistory(ctx);
+  }));
+};
