@@ -48,6 +48,10 @@ function symbolsArg(value: string): string[] {
   return list;
 }
 
+/** Rehearsal time; the simulator's own defaults, spelled here so --help can show them without loading it. */
+const DEFAULT_SESSION_OPEN_MS = 5 * 60_000;
+const DEFAULT_SESSION_CLOSED_MS = 60_000;
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export const register: Register = (program: Command, io, setExit) => {
@@ -60,9 +64,11 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--speed <n>', 'divide every interval, session length and fault period by n (fast rehearsals)', positiveNumber('--speed'), 1)
     .option('--seed <n>', 'seed for prices and fault dice, to repeat a run (default: random, printed)', intArg('--seed', 0))
     .option('--symbols <list|count>', 'intraday symbols: a list (ES,NQ,YM,RTY) or a count (500)', symbolsArg)
-    .option('--session-open <duration>', 'length of an OPEN session of each market (rehearsal time)', durationArg('--session-open'), 5 * 60_000)
-    .option('--session-closed <duration>', 'length of a CLOSED period between sessions', durationArg('--session-closed'), 60_000)
-    .option('--fault <spec>', 'inject a fault (repeatable; see Faults below)', collect, [])
+    .addOption(new Option('--session-open <duration>', 'length of an OPEN session of each market (rehearsal time)')
+      .argParser(durationArg('--session-open')).default(DEFAULT_SESSION_OPEN_MS, '5m'))
+    .addOption(new Option('--session-closed <duration>', 'length of a CLOSED period between sessions')
+      .argParser(durationArg('--session-closed')).default(DEFAULT_SESSION_CLOSED_MS, '1m'))
+    .addOption(new Option('--fault <spec>', 'inject a fault (repeatable; see Faults below)').argParser(collect).default([], 'none'))
     .addOption(new Option('--token <token>', 'require this token: account features on WS only with ?token=/bearer, account REST 401 without (THOR_CUTOVER_TOKEN)'))
     .addHelpText('after', `
 Faults (--fault, repeatable; change them while running with POST /_sim/faults):
