@@ -77,3 +77,44 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
 }
+
+/**
+ * The built CLI running `simulate` as a user starts it, kept alive so the test can talk to
+ * it before stopping it (runCli only stops on its own schedule).
+ */
+export async function spawnSimulate(args: string[], env: Record<string, string> = {}): Promise<{
+  url: string; wsUrl: string; stdout: () => string; stderr: () => string;
+  stop(signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+}> {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./support/cli.js');
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('THOR_CUTOVER_') && !k.startsWith('WS_FEATURE_')) clean[k] = v;
+  const child = spawn(process.execPath, [BIN, 'simulate', ...args], { env: { ...clean, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => { clearTimeout(kill); resolve(code); }));
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /^simulating on .*$/m.exec(out);
+      if (m) resolve(m[0]);
+    });
+    void exited.then((code) => reject(new Error(`simulate exited (${code}) before listening: ${err}`)));
+  });
+  const m = /on (http:\/\/\S+) \((ws:\/\/\S+)\)/.exec(line)!;
+  return {
+    url: m[1]!,
+    wsUrl: m[2]!,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(signal) {
+      const t = performance.now();
+      child.kill(signal);
+      const code = await exited;
+      return { code, ms: performance.now() - t };
+    },
+  };
+}

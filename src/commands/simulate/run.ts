@@ -20,6 +20,9 @@ export async function runSimulate(ctx: CommandContext, opts: SimulateOptions): P
   const faults = opts.fault.map(parseFault);
   let store: FlagStore;
   try {
+    // A long-running client retries a refused connection until its timeout; a one-shot probe
+    // learns "nothing listens there" at once, so the fallback does not cost seconds.
+    await (await openStore(config, { oneShot: true })).close();
     store = await openStore(config, { oneShot: false });
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
