@@ -1,0 +1,26 @@
+"""Message builders and the broadcast helper for the WebSocket path (/ws/)."""
+from asgiref.sync import async_to_sync
+
+GROUP = "market_data"
+
+
+def broadcast_to_websocket_sync(channel_layer, message):
+    async_to_sync(channel_layer.group_send)(GROUP, {"type": "send_message", "message": message})
+
+
+def build_account_balance_message(balance):
+    return {"type": "account_balance", "data": balance}
+
+
+def build_positions_message(positions):
+    return {"type": "positions", "data": positions}
+
+
+def build_intraday_bar_message(bar):
+    # Sent every second by IntradayJob while the bar forms.  # thor-cutover: allow WS path: the job's broadcast, not its REST timer
+    return {"type": "intraday_bar", "data": bar}
+
+
+def build_market_status_message(market):
+    # MarketMetricsJob pushes this on every status change.  # thor-cutover: allow WS path: documents the sender
+    return {"type": "market_status", "data": market}

@@ -1,0 +1,244 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { findFeature } from '../../config/load.js';
+import type { Config, FeatureConfig } from '../../config/types.js';
+import { CutoverError, ExitCode, UsageError } from '../../errors.js';
+import type { IO } from '../../io.js';
+import { cutoverMode, resolveFlags, type FlagSource, type Mode } from '../../store/effective.js';
+import type { FlagStore } from '../../store/types.js';
+import { makeAllower } from './allow.js';
+import type { Finding } from './analyze.js';
+import { KINDS, buildMatcher, type Kind } from './patterns.js';
+import { scan, type ScanStats } from './scan.js';
+
+export type { Kind } from './patterns.js';
+
+/**
+ * - leftover: must be gone and is not (fails the audit);
+ * - inventory: the feature is still off, so this is what its cutover will delete (listed);
+ * - kept: a view or route of a feature that is on, kept as the rollback path until every
+ *   feature is on (phase 4 deletes them);
+ * - allowed: the allow list or the inline marker says the line is about the WebSocket path.
+ */
+export type FindingStatus = 'leftover' | 'inventory' | 'kept' | 'allowed';
+
+export interface AuditFinding extends Finding {
+  status: FindingStatus;
+}
+
+export interface KindCount {
+  found: number;
+  leftover: number;
+  inventory: number;
+  kept: number;
+  allowed: number;
+}
+
+export type FeatureVerdict = 'clean' | 'leftover' | 'inventory' | 'rollback-impossible';
+
+export interface FeatureAudit {
+  name: string;
+  /** The effective flag, or null when the store was not read. */
+  flag: { enabled: boolean; source: FlagSource } | null;
+  verdict: FeatureVerdict;
+  counts: Record<Kind, KindCount>;
+  /** Errors that are not a line of code: rollback made impossible. */
+  problems: string[];
+  findings: AuditFinding[];
+}
+
+export type SelectionRule = 'explicit' | 'all' | 'flags-on' | 'all-store-unreachable' | 'all-no-store';
+
+export interface AuditReport {
+  root: string;
+  kinds: Kind[];
+  selection: { rule: SelectionRule; text: string };
+  store: { consulted: boolean; reachable: boolean; description: string | null; error: string | null; mode: Mode | null };
+  features: FeatureAudit[];
+  allowed: { total: number; reasons: { reason: string; count: number }[] };
+  scan: ScanStats & { partial: boolean };
+  leftovers: number;
+  problems: number;
+  exitCode: number;
+  durationMs: number;
+}
+
+export interface AuditOptions {
+  names: string[];
+  all: boolean;
+  kinds: Kind[];
+  path: string;
+  context: number;
+  /** false: never read the store (--no-store): every finding counts, as in CI without Redis. */
+  useStore: boolean;
+  /** A store already open (the demo's in-process one); otherwise the configured Redis is tried. */
+  store?: FlagStore;
+}
+
+interface FlagView {
+  consulted: boolean;
+  reachable: boolean;
+  description: string | null;
+  error: string | null;
+  raw: Record<string, string>;
+}
+
+/**
+ * An audit must run in CI without Redis, so an unreachable store is not an error: the audit
+ * falls back to "every feature, every finding counts" and says so. The timeouts are short for
+ * the same reason: a gate should not wait seconds for a store it can do without.
+ */
+const STORE_CONNECT_TIMEOUT_MS = 1_500;
+const STORE_COMMAND_TIMEOUT_MS = 2_000;
+
+async function readFlags(config: Config, opts: AuditOptions): Promise<FlagView> {
+  const none = { consulted: false, reachable: false, description: null, error: null, raw: {} };
+  if (opts.store) {
+    const snap = await opts.store.snapshot();
+    return { consulted: true, reachable: true, description: opts.store.description, error: null, raw: snap.raw };
+  }
+  if (!opts.useStore) return none;
+  const { RedisFlagStore } = await import('../../store/redis.js');
+  const { redactUrl } = await import('../../config/load.js');
+  let store: FlagStore | null = null;
+  try {
+    store = await RedisFlagStore.connect({
+      url: config.redis.url, prefix: config.redis.prefix, oneShot: true,
+      connectTimeoutMs: STORE_CONNECT_TIMEOUT_MS, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS,
+    });
+    const snap = await store.snapshot();
+    return { consulted: true, reachable: true, description: store.description, error: null, raw: snap.raw };
+  } catch (err) {
+    if (err instanceof CutoverError && err.code.startsWith('E_STORE')) {
+      return { consulted: true, reachable: false, description: redactUrl(config.redis.url), error: err.message, raw: {} };
+    }
+    throw err;
+  } finally {
+    await store?.close();
+  }
+}
+
+function emptyCounts(): Record<Kind, KindCount> {
+  const c = {} as Record<Kind, KindCount>;
+  for (const k of KINDS) c[k] = { found: 0, leftover: 0, inventory: 0, kept: 0, allowed: 0 };
+  return c;
+}
+
+export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptions): Promise<AuditReport> {
+  const started = Date.now();
+  const { config, io } = ctx;
+  const root = resolve(io.cwd, opts.path);
+  let st;
+  try {
+    st = await stat(root);
+  } catch {
+    throw new UsageError(`--path ${opts.path}: no such directory`, 'give the root of the backend checkout, e.g. --path ../thor-backend', 'E_NOT_A_DIRECTORY');
+  }
+  if (!st.isDirectory()) throw new UsageError(`--path ${opts.path} is not a directory`, 'give the root of the backend checkout, e.g. --path ../thor-backend', 'E_NOT_A_DIRECTORY');
+
+  const named = [...new Set(opts.names)].map((n) => findFeature(config, n));
+  if (named.length && opts.all) throw new UsageError('give feature names or --all, not both');
+  const kinds = opts.kinds.length ? KINDS.filter((k) => opts.kinds.includes(k)) : [...KINDS];
+  // Scan for every candidate feature while the store answers; the selection is applied after.
+  const candidates: FeatureConfig[] = named.length ? named : config.features;
+  const matcher = buildMatcher(candidates, new Set(kinds), config.audit.ignoreCase);
+  const allow = makeAllower(config.audit);
+  const [flagView, result] = await Promise.all([
+    readFlags(config, opts),
+    scan(root, matcher, config.audit, allow, opts.context, io.interrupted),
+  ]);
+
+  const flags = flagView.reachable ? resolveFlags(config.features, flagView.raw, io.env) : null;
+  const mode = flags ? cutoverMode(flags) : null;
+  let selected: FeatureConfig[];
+  let rule: SelectionRule;
+  let text: string;
+  if (named.length) {
+    selected = named; rule = 'explicit'; text = `features named: ${named.map((f) => f.name).join(', ')}`;
+  } else if (opts.all) {
+    selected = config.features; rule = 'all'; text = 'all features (--all)';
+  } else if (flags) {
+    selected = config.features.filter((_, i) => flags[i]!.enabled);
+    rule = 'flags-on';
+    text = selected.length
+      ? `features that are on in ${flagView.description}: ${selected.map((f) => f.name).join(', ')}`
+      : `no feature is on in ${flagView.description}: nothing has to be gone yet (--all lists the inventory)`;
+  } else if (flagView.consulted) {
+    selected = config.features; rule = 'all-store-unreachable';
+    text = `all features: the store is unreachable (${flagView.error}), so every finding counts`;
+  } else {
+    selected = config.features; rule = 'all-no-store';
+    text = 'all features: the store was not read (--no-store), so every finding counts';
+  }
+
+  const byFeature = new Map<string, Finding[]>();
+  for (const f of result.findings) {
+    const list = byFeature.get(f.feature) ?? [];
+    list.push(f);
+    byFeature.set(f.feature, list);
+  }
+  const partial = result.stats.limits.length > 0 || result.stats.interrupted;
+  // Distinct lines per reason: a line that names a job and a route is one allowed line.
+  const reasons = new Map<string, Set<string>>();
+  const features: FeatureAudit[] = selected.map((fc) => {
+    const i = config.features.indexOf(fc);
+    const flag = flags ? flags[i]! : null;
+    const counts = emptyCounts();
+    const problems: string[] = [];
+    const findings: AuditFinding[] = (byFeature.get(fc.name) ?? []).map((f) => {
+      let status: FindingStatus;
+      if (f.allowedBy) status = 'allowed';
+      else if (!flag) status = 'leftover';
+      else if (!flag.enabled) status = 'inventory';
+      else if (mode !== 'FULL' && (f.kind === 'view' || f.kind === 'route')) status = 'kept';
+      else status = 'leftover';
+      const c = counts[f.kind];
+      c.found++;
+      c[status]++;
+      if (f.allowedBy) reasons.set(f.allowedBy, (reasons.get(f.allowedBy) ?? new Set()).add(`${f.path}:${f.line}`));
+      return { ...f, status };
+    });
+    if (flag && !flag.enabled) {
+      // Rollback (disable) sends clients back to REST: the views and routes must still be there.
+      const all = byFeature.get(fc.name) ?? [];
+      const gone = partial ? ' (the scan was partial: it may be in a file not read)' : '';
+      if (kinds.includes('view')) {
+        for (const v of fc.legacy.views) {
+          if (!all.some((f) => f.kind === 'view' && f.form === 'def' && f.term.toLowerCase() === v.toLowerCase())) {
+            problems.push(`rollback impossible: the flag is off but the REST view ${v}() is gone${gone}`);
+          }
+        }
+      }
+      if (kinds.includes('route') && fc.legacy.routes.length && !all.some((f) => f.kind === 'route' && f.form === 'url-entry')) {
+        problems.push(`rollback impossible: the flag is off but no urls.py entry maps ${fc.legacy.routes.join(', ')}${gone}`);
+      }
+    }
+    const leftovers = KINDS.reduce((n, k) => n + counts[k].leftover, 0);
+    const inventory = KINDS.reduce((n, k) => n + counts[k].inventory, 0);
+    const verdict: FeatureVerdict = problems.length ? 'rollback-impossible' : leftovers ? 'leftover' : inventory ? 'inventory' : 'clean';
+    return { name: fc.name, flag: flag ? { enabled: flag.enabled, source: flag.source } : null, verdict, counts, problems, findings };
+  });
+
+  const leftovers = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].leftover, 0), 0);
+  const problems = features.reduce((n, f) => n + f.problems.length, 0);
+  const exitCode = result.stats.interrupted ? ExitCode.INTERRUPTED
+    : leftovers + problems > 0 ? ExitCode.FAILED
+    : partial ? ExitCode.INCONCLUSIVE
+    : ExitCode.OK;
+  return {
+    root,
+    kinds,
+    selection: { rule, text },
+    store: { consulted: flagView.consulted, reachable: flagView.reachable, description: flagView.description, error: flagView.error, mode },
+    features,
+    allowed: {
+      total: new Set([...reasons.values()].flatMap((lines) => [...lines])).size,
+      reasons: [...reasons].map(([reason, lines]) => ({ reason, count: lines.size })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+    },
+    scan: { ...result.stats, partial },
+    leftovers,
+    problems,
+    exitCode,
+    durationMs: Date.now() - started,
+  };
+}
