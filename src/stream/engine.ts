@@ -1,0 +1,795 @@
+import { EventEmitter } from 'node:events';
+import type { Config, FeatureConfig } from '../config/types.js';
+import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRecord, type StalenessResult } from './match.js';
+import { NoiseTracker } from './noise.js';
+import { RestClient, RestPoller, type PollResult, type RestOutcome } from './rest-poller.js';
+import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
+import { classifyInterval, intervalLimits, IntervalStats, Quantiles, type IntervalLimits } from './stats.js';
+import type {
+  ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, Finding, KeyIntervalStats,
+  ScopeSnapshot, StreamEvent, StreamEventType, TypeStats,
+} from './types.js';
+import { WsClient, type WsMessage } from './ws-client.js';
+
+/**
+ * The analysis engine: one WS connection and one REST poller per feature, side by side.
+ * It prints nothing; front ends (parity, verify, doctor) listen to its events and read
+ * `snapshot()`, which has every number overall and per market session.
+ */
+
+export interface EngineOptions {
+  config: Config;
+  /** The features to watch (default: every configured feature). */
+  features?: FeatureConfig[];
+  /** Divides every expected interval, window and session length (rehearsals). */
+  speed?: number;
+  /** market: PROTOCOL.md section 5 sessions; fixed: back-to-back windows of lengthMs (rehearsal time). */
+  sessions?: { mode: 'market' } | { mode: 'fixed'; lengthMs: number } | { mode: 'none' };
+  /** Grace window each side of a REST poll, rehearsal ms; default one interval of the feature. */
+  graceMs?: number;
+  /** Timeout of one REST call (real ms, not divided by speed); default config.backend.timeoutMs. */
+  restTimeoutMs?: number;
+  /** false: no REST polling (doctor's WS probe, benchmarks). */
+  rest?: boolean;
+  /** false: no WS connection. */
+  ws?: boolean;
+  reconnect?: boolean;
+  /** Real ms; default 5 s / speed, at least 250 ms. */
+  pingIntervalMs?: number;
+  /** Every Nth REST poll of a feature is doubled for the A/A noise baseline (0 = never). */
+  aaEvery?: number;
+  /** Absolute allowance on every interval boundary, real ms: timer jitter at high speed. */
+  slackMs?: number;
+  /** Mismatch records kept per feature and scope. */
+  keepMismatches?: number;
+  /** Overrides every feature's thresholds.maxMismatchRate (parity --max-mismatch-rate). */
+  maxMismatchRate?: number;
+}
+
+type Listener<K extends StreamEventType> = (e: Extract<StreamEvent, { type: K }>) => void;
+
+const SIDE_TYPES = new Set(['heartbeat', 'error_message', 'pong']);
+const MAX_KEYS = 10_000;
+
+interface KeyState {
+  last: number | null;
+  stats: IntervalStats;
+  lastAt: number | null;
+}
+
+/** Counters of one feature in one scope (overall, or one session). */
+class FeatureCounters {
+  messages = 0;
+  firstAt: number | null = null;
+  lastAt: number | null = null;
+  readonly interval: IntervalStats | null;
+  polls = 0;
+  restOk = 0;
+  restErrors = 0;
+  restItems = 0;
+  lastRestError: string | null = null;
+  readonly byOutcome: Partial<Record<RestOutcome, number>> = {};
+  readonly byStatus: Record<string, number> = {};
+  readonly latency = new Quantiles();
+  agreed = 0;
+  agreedWithNoise = 0;
+  mismatched = 0;
+  unmatched = 0;
+  readonly unmatchedByReason: Record<string, number> = {};
+  missingOnWs = 0;
+  readonly mismatches: MismatchRecord[] = [];
+  staleChanges = 0;
+  staleMax: number | null = null;
+  stale = 0;
+  readonly drift = new Map<string, DriftCount>();
+  readonly wsKeys = new Set<string>();
+
+  constructor(expectedMs: number | null) {
+    this.interval = expectedMs === null ? null : new IntervalStats(expectedMs);
+  }
+}
+
+class Scope {
+  readonly f: FeatureCounters[];
+  readonly conn: ConnectionCounters = {
+    reconnects: 0, gaps: 0, maxGapMs: 0, totalGapMs: 0, missedAcrossGaps: 0, badFrames: 0, errorMessages: 0, errorSamples: [], badFrameSamples: [],
+  };
+  closedAt: number | null = null;
+
+  constructor(readonly openedAt: number, runtimes: FeatureRuntime[], readonly session: SessionInfo | null) {
+    this.f = runtimes.map((rt) => new FeatureCounters(rt.cfg.cadence === 'periodic' ? rt.expectedMs : null));
+  }
+}
+
+interface FeatureRuntime {
+  idx: number;
+  cfg: FeatureConfig;
+  expectedMs: number;
+  graceMs: number;
+  stalenessMs: number;
+  limits: IntervalLimits;
+  matcher: FeatureMatcher;
+  noise: NoiseTracker;
+  /** Stream keys in WS names. */
+  wsStreamFields: string[];
+  wsRequired: string[];
+  keys: Map<string, KeyState>;
+  /** REST stream keys and when first seen. */
+  restKeys: Map<string, number>;
+  reportedMissing: Set<string>;
+  fieldTypes: Map<string, string>;
+  driftSeen: Set<string>;
+  ignored: (path: string) => boolean;
+}
+
+export class Engine extends EventEmitter {
+  readonly config: Config;
+  readonly features: FeatureConfig[];
+  readonly speed: number;
+  private readonly opts: EngineOptions;
+  private readonly runtimes: FeatureRuntime[];
+  private readonly byType = new Map<string, FeatureRuntime>();
+  private readonly types = new Map<string, TypeStats>();
+  private readonly unknownTypes = new Set<string>();
+  private ws: WsClient | null = null;
+  private rest: RestClient | null = null;
+  private poller: RestPoller | null = null;
+  private overall!: Scope;
+  private readonly sessionScopes: Scope[] = [];
+  private current: Scope | null = null;
+  private readonly market: MarketSessions | null;
+  private readonly fixed: FixedSessions | null;
+  private readonly statusType: string;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private running = false;
+  private readonly gaps: { from: number; to: number }[] = [];
+  private downSince: number | null = null;
+  private heartbeats = 0;
+  private heartbeatFlags: Record<string, boolean> | null = null;
+  private contact: Promise<{ ws: boolean; rest: boolean; wsError: string | null; restError: string | null }> | null = null;
+
+  constructor(opts: EngineOptions) {
+    super();
+    this.opts = opts;
+    this.config = opts.config;
+    this.features = opts.features ?? opts.config.features;
+    this.speed = opts.speed && opts.speed > 0 ? opts.speed : 1;
+    const slack = opts.slackMs ?? 25;
+    const restTimeout = opts.restTimeoutMs ?? this.config.backend.timeoutMs;
+    this.runtimes = this.features.map((cfg, idx) => {
+      const expectedMs = Math.max(1, cfg.intervalMs / this.speed);
+      const graceMs = (opts.graceMs ?? cfg.intervalMs) / this.speed;
+      const stalenessMs = cfg.thresholds.maxStalenessMs / this.speed;
+      const noise = new NoiseTracker();
+      const restToWs = new Map(Object.entries(cfg.fieldMap).map(([w, r]) => [r, w]));
+      const rt: FeatureRuntime = {
+        idx, cfg, expectedMs, graceMs, stalenessMs,
+        limits: intervalLimits(expectedMs, slack),
+        noise,
+        matcher: new FeatureMatcher(cfg, {
+          graceMs,
+          // Long enough for the slowest REST answer plus the window on both sides.
+          retentionMs: restTimeout + 2 * graceMs + 1_000,
+          maxStalenessMs: stalenessMs,
+          noise,
+        }),
+        wsStreamFields: cfg.streamKey.map((k) => restToWs.get(k) ?? k),
+        wsRequired: cfg.requiredFields.map((k) => restToWs.get(k) ?? k),
+        keys: new Map(),
+        restKeys: new Map(),
+        reportedMissing: new Set(),
+        fieldTypes: new Map(),
+        driftSeen: new Set(),
+        ignored: ignoredBy(cfg.ignoreFields),
+      };
+      for (const t of cfg.wsTypes) this.byType.set(t, rt);
+      return rt;
+    });
+    const globalMarket = this.config.features.find((f) => f.name === 'global_market');
+    this.statusType = globalMarket?.wsTypes[0] ?? 'market_status';
+    const mode = opts.sessions ?? { mode: 'market' };
+    this.market = mode.mode === 'market' ? new MarketSessions(this.config.market.country) : null;
+    this.fixed = mode.mode === 'fixed' ? new FixedSessions(mode.lengthMs / this.speed) : null;
+  }
+
+  /** Typed listener for one kind of event; `onAny` for all of them. */
+  onEvent<K extends StreamEventType>(type: K, fn: Listener<K>): this {
+    return this.on(type, fn as (e: StreamEvent) => void);
+  }
+
+  onAny(fn: (e: StreamEvent) => void): this {
+    return this.on('event', fn);
+  }
+
+  private fire(e: StreamEvent): void {
+    this.emit(e.type, e);
+    this.emit('event', e);
+  }
+
+  /**
+   * Connect and start polling. Resolves once the first WS attempt has opened or failed and
+   * each feature has had its first REST answer (see `firstContact`).
+   */
+  start(): Promise<{ ws: boolean; rest: boolean; wsError: string | null; restError: string | null }> {
+    if (this.contact) return this.contact;
+    this.running = true;
+    this.startedAt = Date.now();
+    this.downSince = this.startedAt;
+    this.overall = new Scope(this.startedAt, this.runtimes, null);
+    const b = this.config.backend;
+    const wsOn = this.opts.ws !== false;
+    const restOn = this.opts.rest !== false;
+    const minInterval = Math.min(...this.runtimes.map((r) => r.expectedMs));
+    const pingInterval = this.opts.pingIntervalMs ?? Math.max(250, 5_000 / this.speed);
+
+    const wsFirst = new Promise<{ ok: boolean; error: string | null }>((resolve) => {
+      if (!wsOn) { resolve({ ok: false, error: 'WS disabled' }); return; }
+      this.ws = new WsClient({
+        url: b.wsUrl,
+        token: b.token,
+        tokenIn: b.tokenIn,
+        handshakeTimeoutMs: b.timeoutMs,
+        pingIntervalMs: pingInterval,
+        // Generous: on two busy cores a pong can be late without the socket being dead.
+        pongTimeoutMs: Math.max(2_000, 2 * pingInterval),
+        staleAfterMs: Math.max(3 * minInterval, 500),
+        reconnect: this.opts.reconnect ?? true,
+        backoff: { initialMs: Math.max(50, 500 / this.speed), maxMs: Math.max(1_000, 15_000 / this.speed) },
+      });
+      this.wireWs(this.ws);
+      let settled = false;
+      this.ws.once('open', () => { if (!settled) { settled = true; resolve({ ok: true, error: null }); } });
+      this.ws.on('close', () => { if (!settled) { settled = true; resolve({ ok: false, error: this.ws?.stats().lastError ?? 'closed' }); } });
+      this.ws.start();
+    });
+
+    const restFirst = wsFirst.then(() => new Promise<{ ok: boolean; error: string | null }>((resolve) => {
+      if (!restOn || this.runtimes.length === 0) { resolve({ ok: false, error: restOn ? 'no features' : 'REST disabled' }); return; }
+      this.rest = new RestClient({ baseUrl: b.url, token: b.token, timeoutMs: this.opts.restTimeoutMs ?? b.timeoutMs, connections: this.runtimes.length + 2 });
+      const waiting = new Set(this.runtimes.map((r) => r.cfg.name));
+      let anyOk = false;
+      let lastErr: string | null = null;
+      this.poller = new RestPoller({
+        client: this.rest,
+        aaEvery: this.opts.aaEvery ?? 20,
+        targets: this.runtimes.map((r) => ({ feature: r.cfg, intervalMs: Math.max(20, r.expectedMs) })),
+        onResult: (res) => {
+          this.onPoll(res);
+          if (waiting.size === 0) return;
+          // Any HTTP answer proves the backend is reachable, even a 404.
+          if (res.response.status !== null) anyOk = true;
+          else lastErr = res.response.error ?? res.response.outcome;
+          waiting.delete(res.feature);
+          if (waiting.size === 0) resolve({ ok: anyOk, error: anyOk ? null : lastErr });
+        },
+      });
+      this.poller.start();
+    }));
+
+    const tickMs = Math.max(10, Math.min(250, Math.round(Math.min(...this.runtimes.map((r) => r.graceMs)) / 4)));
+    this.tickTimer = setInterval(() => this.tick(), tickMs);
+    if (this.fixed) this.applySessionChanges(this.fixed.tick(this.startedAt));
+    this.contact = Promise.all([wsFirst, restFirst]).then(([w, r]) => ({ ws: w.ok, rest: r.ok, wsError: w.error, restError: r.error }));
+    return this.contact;
+  }
+
+  /** Stop everything; pending REST comparisons are decided first. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.tickTimer) { clearInterval(this.tickTimer); this.tickTimer = null; }
+    await Promise.all([this.ws?.stop(), this.poller?.stop()]);
+    await this.rest?.close();
+    this.tick();
+    const at = Date.now();
+    this.overall.closedAt = at;
+  }
+
+  /** The WS client (doctor reads handshake, RTT and close codes from it). */
+  get wsClient(): WsClient | null {
+    return this.ws;
+  }
+
+  sessionsCompleted(): number {
+    return this.market?.completed() ?? this.fixed?.completed() ?? 0;
+  }
+
+  // ---------------------------------------------------------------- WS side
+
+  private wireWs(ws: WsClient): void {
+    ws.on('message', (m) => this.onMessage(m));
+    ws.on('open', (e) => {
+      if (this.downSince !== null) { this.gaps.push({ from: this.downSince, to: e.at }); this.downSince = null; }
+      if (this.gaps.length > 200) this.gaps.shift();
+      this.fire({ type: 'ws-open', at: e.at, handshakeMs: e.handshakeMs, reconnect: e.reconnect });
+    });
+    ws.on('close', (e) => {
+      if (e.wasOpen) this.downSince = e.at;
+      // A gap is not an interval: the next message of each stream starts afresh.
+      for (const rt of this.runtimes) for (const k of rt.keys.values()) k.last = null;
+      this.fire({ type: 'ws-close', at: e.at, code: e.code, reason: e.reason });
+    });
+    ws.on('error', (e) => this.fire({ type: 'ws-error', at: e.at, message: e.message, handshakeStatus: e.handshakeStatus }));
+    ws.on('state', (state) => this.fire({ type: 'ws-state', at: Date.now(), state }));
+    ws.on('reconnect', (e) => {
+      let missed = 0;
+      for (const rt of this.runtimes) {
+        if (rt.cfg.cadence !== 'periodic') continue;
+        missed += Math.max(1, rt.keys.size) * Math.floor(e.gapMs / rt.expectedMs);
+      }
+      this.eachScope((s) => {
+        s.conn.reconnects += 1;
+        s.conn.gaps += 1;
+        s.conn.totalGapMs += e.gapMs;
+        s.conn.maxGapMs = Math.max(s.conn.maxGapMs, e.gapMs);
+        s.conn.missedAcrossGaps += missed;
+      });
+      this.fire({ type: 'reconnect', at: e.at, gapMs: e.gapMs, missedMessages: missed });
+    });
+    ws.on('bad-frame', (f) => {
+      this.eachScope((s) => {
+        s.conn.badFrames += 1;
+        if (s.conn.badFrameSamples.length < 5) s.conn.badFrameSamples.push(f);
+      });
+      this.fire({ type: 'bad-frame', at: f.at, kind: f.kind, sample: f.sample });
+    });
+  }
+
+  private eachScope(fn: (s: Scope) => void): void {
+    fn(this.overall);
+    if (this.current) fn(this.current);
+  }
+
+  private onMessage(m: WsMessage): void {
+    const at = m.at;
+    let ts = this.types.get(m.type);
+    if (!ts) {
+      const rt0 = this.byType.get(m.type);
+      ts = { type: m.type, count: 0, firstAt: at, lastAt: at, feature: rt0?.cfg.name ?? null };
+      this.types.set(m.type, ts);
+    }
+    ts.count += 1;
+    ts.lastAt = at;
+    const data = m.data;
+    // Sessions first, so the message that opens a session lands in it.
+    if (m.type === this.statusType && this.market) this.applySessionChange(this.market.onStatus(data, at), at);
+    const rt = this.byType.get(m.type);
+    if (!rt) {
+      this.onSideMessage(m);
+      return;
+    }
+    const cur = this.current;
+    const o = this.overall.f[rt.idx]!;
+    const c = cur ? cur.f[rt.idx]! : null;
+    o.messages += 1; o.lastAt = at; o.firstAt ??= at;
+    if (c) { c.messages += 1; c.lastAt = at; c.firstAt ??= at; }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      this.drift(rt, 'ws', 'not-an-object', 'data', null, `data is ${Array.isArray(data) ? 'an array' : typeof data}`, at);
+      return;
+    }
+    const d = data as Record<string, unknown>;
+    this.checkWsFields(rt, d, at);
+    const streamKey = rt.wsStreamFields.length ? keyOf(d, rt.wsStreamFields) : '';
+    if (streamKey !== null) this.recordArrival(rt, streamKey, at, o, c);
+    const key = rt.matcher.wsKey(d);
+    if (key === null) {
+      this.drift(rt, 'ws', 'no-key', rt.cfg.key.join('+'), null, 'a key field is missing', at);
+      return;
+    }
+    const resolved = rt.matcher.addWs(key, d, at);
+    if (resolved) this.onStaleness(rt, resolved, at);
+  }
+
+  private onSideMessage(m: WsMessage): void {
+    if (m.type === 'heartbeat') {
+      this.heartbeats += 1;
+      const flags = (m.data as { flags?: unknown } | null)?.flags;
+      if (flags && typeof flags === 'object') this.heartbeatFlags = flags as Record<string, boolean>;
+      return;
+    }
+    if (m.type === 'error_message') {
+      const d = (m.data ?? {}) as { message?: unknown; code?: unknown };
+      const message = typeof d.message === 'string' ? d.message : JSON.stringify(m.data ?? null).slice(0, 200);
+      const code = d.code === undefined || d.code === null ? null : String(d.code);
+      this.eachScope((s) => {
+        s.conn.errorMessages += 1;
+        if (s.conn.errorSamples.length < 5) s.conn.errorSamples.push({ at: m.at, message, code });
+      });
+      this.fire({ type: 'error-message', at: m.at, message, code });
+      return;
+    }
+    if (SIDE_TYPES.has(m.type) || m.type === this.statusType) return;
+    if (!this.unknownTypes.has(m.type)) {
+      this.unknownTypes.add(m.type);
+      this.fire({ type: 'unknown-type', at: m.at, wsType: m.type });
+    }
+  }
+
+  private checkWsFields(rt: FeatureRuntime, d: Record<string, unknown>, at: number): void {
+    for (const f of rt.wsRequired) {
+      if (d[f] === undefined) this.drift(rt, 'ws', 'missing-required', f, rt.matcher.wsKey(d), 'required field missing', at);
+    }
+    for (const k in d) {
+      const v = d[k];
+      const t = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+      const seen = rt.fieldTypes.get(k);
+      if (seen === undefined) rt.fieldTypes.set(k, t);
+      else if (seen !== t && t !== 'null' && seen !== 'null') {
+        this.drift(rt, 'ws', 'type-change', k, rt.matcher.wsKey(d), `${seen} -> ${t}`, at);
+        rt.fieldTypes.set(k, t);
+      }
+    }
+  }
+
+  private recordArrival(rt: FeatureRuntime, key: string, at: number, o: FeatureCounters, c: FeatureCounters | null): void {
+    let ks = rt.keys.get(key);
+    if (!ks) {
+      if (rt.keys.size >= MAX_KEYS) return;
+      ks = { last: null, stats: new IntervalStats(rt.expectedMs, true), lastAt: null };
+      rt.keys.set(key, ks);
+      o.wsKeys.add(key);
+    }
+    c?.wsKeys.add(key);
+    ks.lastAt = at;
+    const last = ks.last;
+    ks.last = at;
+    if (last === null || rt.cfg.cadence !== 'periodic') return;
+    const ms = at - last;
+    const { kind, beatsLost } = classifyInterval(ms, rt.limits);
+    ks.stats.add(ms, kind, beatsLost);
+    o.interval!.add(ms, kind, beatsLost);
+    c?.interval?.add(ms, kind, beatsLost);
+    if (kind !== 'ok' && this.listenerCount('interval') + this.listenerCount('event') > 0) {
+      const limitMs = kind === 'late' ? rt.limits.lateMs : kind === 'missed' ? rt.limits.missedMs : rt.limits.burstMs;
+      this.fire({ type: 'interval', at, feature: rt.cfg.name, key, kind, measuredMs: ms, expectedMs: rt.expectedMs, limitMs: Math.round(limitMs), beatsLost });
+    }
+  }
+
+  private drift(rt: FeatureRuntime, side: 'ws' | 'rest', kind: DriftKind, field: string, key: string | null, detail: string, at: number): void {
+    const id = `${side}\u0000${kind}\u0000${field}`;
+    this.eachScope((s) => {
+      const fc = s.f[rt.idx]!;
+      const dc = fc.drift.get(id);
+      if (dc) dc.count += 1;
+      else fc.drift.set(id, { side, kind, field, count: 1, detail, firstKey: key });
+    });
+    if (!rt.driftSeen.has(id)) {
+      rt.driftSeen.add(id);
+      this.fire({ type: 'drift', at, feature: rt.cfg.name, key, side, kind, field, detail });
+    }
+  }
+
+  // ---------------------------------------------------------------- REST side
+
+  private onPoll(r: PollResult): void {
+    const rt = this.runtimes.find((x) => x.cfg.name === r.feature);
+    if (!rt || !this.running) return;
+    const res = r.response;
+    this.eachScope((s) => {
+      const fc = s.f[rt.idx]!;
+      fc.polls += 1;
+      fc.latency.record(res.ms);
+      if (res.status !== null) fc.byStatus[String(res.status)] = (fc.byStatus[String(res.status)] ?? 0) + 1;
+      if (res.outcome === 'ok') { fc.restOk += 1; fc.restItems += r.items?.length ?? 0; }
+      else {
+        fc.restErrors += 1;
+        fc.byOutcome[res.outcome] = (fc.byOutcome[res.outcome] ?? 0) + 1;
+        fc.lastRestError = res.error ?? res.outcome;
+      }
+    });
+    if (this.listenerCount('rest-poll') > 0) {
+      this.emit('rest-poll', { type: 'rest-poll', at: res.at, feature: rt.cfg.name, outcome: res.outcome, status: res.status, ms: res.ms, items: r.items?.length ?? 0 });
+    }
+    if (res.outcome !== 'ok' || !r.items) {
+      this.fire({ type: 'rest-error', at: res.at, feature: rt.cfg.name, kind: res.outcome, status: res.status, message: `${rt.cfg.restPath}: ${res.error ?? res.outcome}` });
+      return;
+    }
+    for (const item of r.items) {
+      for (const f of rt.cfg.requiredFields) {
+        if (item[f] === undefined) this.drift(rt, 'rest', 'missing-required', f, rt.matcher.restKey(item), 'required field missing', res.at);
+      }
+      const sk = rt.cfg.streamKey.length ? keyOf(item, rt.cfg.streamKey) : '';
+      if (sk !== null && !rt.restKeys.has(sk) && rt.restKeys.size < MAX_KEYS) rt.restKeys.set(sk, res.at);
+    }
+    if (r.aaFirst) {
+      this.aaPair(rt, r.aaFirst, r.items, res.at);
+      return;
+    }
+    const { keyless, staleness } = rt.matcher.addRest(r.items, res.sentAt, res.at);
+    if (keyless) this.drift(rt, 'rest', 'no-key', rt.cfg.key.join('+'), null, 'a key field is missing', res.at);
+    if (staleness.length) this.onStaleness(rt, staleness, res.at);
+  }
+
+  /** Two REST reads in quick succession: whatever differs between them is volatile. */
+  private aaPair(rt: FeatureRuntime, first: Record<string, unknown>[], second: Record<string, unknown>[], at: number): void {
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const it of first) { const k = rt.matcher.restKey(it); if (k !== null) byKey.set(k, it); }
+    const paths: string[] = [];
+    for (const it of second) {
+      const k = rt.matcher.restKey(it);
+      const prev = k === null ? undefined : byKey.get(k);
+      if (!prev) continue;
+      const r = compareFlat(flatten(prev), flatten(it), rt.cfg.tolerance, rt.ignored);
+      for (const d of r.diffs) paths.push(d.path);
+    }
+    for (const field of rt.noise.addPair(paths)) this.fire({ type: 'noise', at, feature: rt.cfg.name, field });
+  }
+
+  private onStaleness(rt: FeatureRuntime, results: StalenessResult[], at: number): void {
+    for (const s of results) {
+      this.eachScope((sc) => {
+        const fc = sc.f[rt.idx]!;
+        fc.staleChanges += 1;
+        if (s.ms === null) fc.stale += 1;
+        else fc.staleMax = Math.max(fc.staleMax ?? 0, s.ms);
+      });
+      if (s.ms === null) this.fire({ type: 'stale', at, feature: rt.cfg.name, key: s.key, limitMs: Math.round(rt.stalenessMs) });
+    }
+  }
+
+  // ---------------------------------------------------------------- time
+
+  private inGap = (from: number, to: number): boolean => {
+    if (this.downSince !== null && this.downSince <= to) return true;
+    for (let i = this.gaps.length - 1; i >= 0; i--) {
+      const g = this.gaps[i]!;
+      if (g.to >= from && g.from <= to) return true;
+      if (g.to < from) break;
+    }
+    return false;
+  };
+
+  private tick(): void {
+    const now = Date.now();
+    if (this.fixed) this.applySessionChanges(this.fixed.tick(now));
+    const keep = this.opts.keepMismatches ?? 20;
+    for (const rt of this.runtimes) {
+      const { decisions, schema, stale } = rt.matcher.decide(now, this.inGap);
+      for (const d of decisions) {
+        this.eachScope((s) => {
+          const fc = s.f[rt.idx]!;
+          switch (d.kind) {
+            case 'agree': fc.agreed += 1; if (d.noise.length) fc.agreedWithNoise += 1; break;
+            case 'mismatch': fc.mismatched += 1; if (fc.mismatches.length < keep) fc.mismatches.push(d.record); break;
+            case 'unmatched': fc.unmatched += 1; fc.unmatchedByReason[d.reason] = (fc.unmatchedByReason[d.reason] ?? 0) + 1; break;
+            case 'missing-ws': fc.missingOnWs += 1; break;
+          }
+        });
+        if (d.kind === 'mismatch') {
+          const r = d.record;
+          this.fire({ type: 'mismatch', at: r.at, feature: r.feature, key: r.key, version: r.version, fields: r.fields, skewMs: r.skewMs });
+        }
+      }
+      for (const n of schema) {
+        // A required field absent on one side is already reported as missing there.
+        if (rt.cfg.requiredFields.includes(n.field)) continue;
+        this.drift(rt, n.side, 'one-side-only', n.field, n.key, `only on ${n.side === 'ws' ? 'WS' : 'REST'}`, now);
+      }
+      if (stale.length) this.onStaleness(rt, stale, now);
+      // A REST key WS has not carried for a while after REST first showed it.
+      const wait = 2 * rt.expectedMs + rt.graceMs + 1_000 / this.speed;
+      for (const [key, first] of rt.restKeys) {
+        if (now - first < wait || rt.keys.has(key) || rt.reportedMissing.has(key)) continue;
+        rt.reportedMissing.add(key);
+        this.fire({ type: 'missing-key', at: now, feature: rt.cfg.name, key });
+      }
+    }
+  }
+
+  private applySessionChanges(changes: SessionChange[]): void {
+    for (const c of changes) this.applySessionChange(c, c.kind === 'open' ? c.session.openedAt : c.session.closedAt ?? Date.now());
+  }
+
+  private applySessionChange(change: SessionChange | null, at: number): void {
+    if (!change) return;
+    if (change.kind === 'open') {
+      if (this.current) { this.current.closedAt = at; }
+      const scope = new Scope(at, this.runtimes, change.session);
+      this.sessionScopes.push(scope);
+      this.current = scope;
+      this.fire({ type: 'session-open', at, session: change.session });
+    } else {
+      if (this.current) {
+        this.current.closedAt = at;
+        (this.current.session as SessionInfo).closedAt = change.session.closedAt;
+        Object.assign(this.current.session as SessionInfo, change.session);
+      }
+      this.current = null;
+      this.fire({ type: 'session-close', at, session: change.session });
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshot
+
+  snapshot(): EngineSnapshot {
+    const at = Date.now();
+    const wsStats = this.ws?.stats() ?? null;
+    const expectedTypesMissing = this.features.flatMap((f) => f.wsTypes).filter((t) => !this.types.has(t));
+    const overall = this.scopeSnapshot(this.overall, at, true);
+    return {
+      startedAt: this.startedAt,
+      at,
+      elapsedMs: at - this.startedAt,
+      speed: this.speed,
+      connection: {
+        state: wsStats?.state ?? 'idle',
+        url: wsStats?.url ?? this.config.backend.wsUrl,
+        attempts: wsStats?.attempts ?? 0,
+        connects: wsStats?.connects ?? 0,
+        reconnects: wsStats?.reconnects ?? 0,
+        firstHandshakeMs: wsStats?.firstHandshakeMs ?? null,
+        lastHandshakeStatus: wsStats?.lastHandshakeStatus ?? null,
+        lastError: wsStats?.lastError ?? null,
+        lastClose: wsStats?.lastClose ?? null,
+        gaps: wsStats?.gaps ?? { count: 0, totalMs: 0, maxMs: 0 },
+        rtt: wsStats?.rtt ?? { ws: emptyRtt(), protocol: emptyRtt() },
+        messages: wsStats?.messages ?? 0,
+        bytes: wsStats?.bytes ?? 0,
+        badFrames: wsStats?.badFrames ?? { binary: 0, nonJson: 0, noType: 0, samples: [] },
+        lastFrameAt: wsStats?.lastFrameAt ?? null,
+        heartbeats: this.heartbeats,
+        heartbeatFlags: this.heartbeatFlags,
+      },
+      types: [...this.types.values()].map((t) => ({ ...t })).sort((a, b) => a.type.localeCompare(b.type)),
+      expectedTypesMissing,
+      unknownTypes: [...this.unknownTypes].sort(),
+      overall,
+      sessions: this.sessionScopes.map((s) => ({ ...this.scopeSnapshot(s, at, false), session: { ...(s.session as SessionInfo) } })),
+      sessionsCompleted: this.sessionsCompleted(),
+      sessionMode: this.market ? 'market' : this.fixed ? 'fixed' : 'none',
+      marketStatus: this.market?.marketStatus ?? null,
+    };
+  }
+
+  private scopeSnapshot(s: Scope, now: number, overall: boolean): ScopeSnapshot {
+    const end = s.closedAt ?? now;
+    const features = this.runtimes.map((rt) => this.featureStats(rt, s.f[rt.idx]!, Math.max(1, end - s.openedAt), overall));
+    const conn: ConnectionCounters = { ...s.conn, errorSamples: [...s.conn.errorSamples], badFrameSamples: [...s.conn.badFrameSamples] };
+    return { openedAt: s.openedAt, closedAt: s.closedAt, features, connection: conn, findings: this.findings(features, conn) };
+  }
+
+  private featureStats(rt: FeatureRuntime, c: FeatureCounters, spanMs: number, overall: boolean): FeatureStats {
+    const compared = c.agreed + c.mismatched;
+    const keys: KeyIntervalStats[] = overall
+      ? [...rt.keys.entries()].map(([key, ks]) => ({ key, lastAt: ks.lastAt, ...ks.stats.summary() })).sort((a, b) => a.key.localeCompare(b.key))
+      : [];
+    const tol = rt.cfg.thresholds.intervalTolerance;
+    const slack = rt.limits.lateMs - rt.expectedMs * 1.5;
+    const wsKeys = overall ? rt.keys : c.wsKeys;
+    return {
+      name: rt.cfg.name,
+      cadence: rt.cfg.cadence,
+      wsTypes: [...rt.cfg.wsTypes],
+      expectedIntervalMs: rt.expectedMs,
+      graceMs: rt.graceMs,
+      ws: { messages: c.messages, firstAt: c.firstAt, lastAt: c.lastAt, ratePerSec: Math.round((c.messages / (spanMs / 1000)) * 100) / 100, keys: wsKeys.size },
+      interval: c.interval ? c.interval.summary() : null,
+      intervalLimitMs: c.interval ? Math.round(rt.expectedMs * (1 + tol) + slack) : null,
+      keys,
+      rest: {
+        polls: c.polls, ok: c.restOk, errors: c.restErrors, byOutcome: { ...c.byOutcome }, byStatus: { ...c.byStatus },
+        latency: c.latency.summary(), items: c.restItems, lastError: c.lastRestError,
+      },
+      match: {
+        compared, agreed: c.agreed, mismatched: c.mismatched, agreedWithNoise: c.agreedWithNoise, unmatched: c.unmatched,
+        unmatchedByReason: { ...c.unmatchedByReason }, missingOnWs: c.missingOnWs,
+        rate: compared ? c.mismatched / compared : null, mismatches: [...c.mismatches],
+      },
+      staleness: rt.cfg.cadence === 'periodic' ? null : { changes: c.staleChanges, maxMs: c.staleMax, stale: c.stale, limitMs: Math.round(rt.stalenessMs) },
+      drift: [...c.drift.values()].map((d) => ({ ...d })),
+      missingKeys: [...rt.reportedMissing].filter((k) => !rt.keys.has(k)).sort(),
+      noise: rt.noise.volatileFields(),
+    };
+  }
+
+  /** Every problem in one scope, each with its measured value and the limit it broke. */
+  private findings(features: FeatureStats[], conn: ConnectionCounters): Finding[] {
+    const out: Finding[] = [];
+    const add = (f: Finding) => out.push(f);
+    for (const fs of features) {
+      const cfg = this.runtimes.find((r) => r.cfg.name === fs.name)!.cfg;
+      const th = cfg.thresholds;
+      const n = fs.name;
+      if (fs.ws.messages === 0) {
+        add({ check: 'no-data', feature: n, key: null, measured: '0 WS messages', limit: `at least ${Math.max(1, th.minMessages)}`, message: `${n}: no data: no ${fs.wsTypes.join('/')} message arrived on WS` });
+      }
+      if (fs.rest.polls > 0 && fs.rest.ok === 0 && fs.rest.errors === 0) {
+        add({ check: 'no-rest-data', feature: n, key: null, measured: '0 REST answers', limit: 'at least 1', message: `${n}: no data from REST ${cfg.restPath}` });
+      }
+      if (fs.interval && fs.interval.count > 0 && fs.intervalLimitMs !== null && fs.interval.p95! > fs.intervalLimitMs) {
+        add({
+          check: 'interval', feature: n, key: worstKey(fs, 'p95'), measured: `p95 ${ms(fs.interval.p95!)}`, limit: ms(fs.intervalLimitMs),
+          message: `${n}: interval p95 ${ms(fs.interval.p95!)} > ${ms(fs.intervalLimitMs)} limit (expected ${ms(fs.expectedIntervalMs)})${worstKey(fs, 'p95') ? `, worst key ${worstKey(fs, 'p95')}` : ''}`,
+        });
+      }
+      if (fs.interval && fs.interval.missedBeats > th.maxMissedBeats) {
+        const wk = worstKey(fs, 'missedBeats');
+        add({
+          check: 'missed-beats', feature: n, key: wk, measured: `${fs.interval.missedBeats} missed beats`, limit: `${th.maxMissedBeats}`,
+          message: `${n}${wk ? ` ${wk}` : ''}: ${fs.interval.missedBeats} missed beats in ${fs.interval.missedGaps} gaps over ${ms(fs.expectedIntervalMs * 2)} > ${th.maxMissedBeats} allowed`,
+        });
+      }
+      const allowed = this.opts.maxMismatchRate ?? th.maxMismatchRate;
+      if (fs.match.compared > 0 && fs.match.rate! > allowed) {
+        const first = fs.match.mismatches[0];
+        add({
+          check: 'mismatch', feature: n, key: first?.key ?? null, measured: `${fs.match.mismatched} of ${fs.match.compared} (${pct(fs.match.rate!)})`, limit: pct(allowed),
+          message: `${n}: ${fs.match.mismatched} of ${fs.match.compared} REST polls mismatched (${pct(fs.match.rate!)} > ${pct(allowed)} allowed)${first ? `; first: ${describeMismatch(first)}` : ''}`,
+        });
+      }
+      if (fs.match.compared === 0 && fs.match.unmatched >= 5 && fs.ws.messages > 0) {
+        add({ check: 'unmatched', feature: n, key: null, measured: `${fs.match.unmatched} unmatched, 0 compared`, limit: 'at least 1 compared', message: `${n}: none of ${fs.match.unmatched} REST snapshots could be matched to a WS message (${Object.entries(fs.match.unmatchedByReason).map(([r, c]) => `${r} ${c}`).join(', ')})` });
+      }
+      for (const key of fs.missingKeys) {
+        add({ check: 'missing-key', feature: n, key, measured: '0 WS messages for the key', limit: 'REST has it', message: `${n} ${key}: on REST, never on WS` });
+      }
+      for (const d of fs.drift) {
+        const side = d.side === 'ws' ? 'WS' : 'REST';
+        const what = d.kind === 'missing-required' ? `required field "${d.field}" missing on ${side}`
+          : d.kind === 'one-side-only' ? `field "${d.field}" only on ${side}`
+          : d.kind === 'type-change' ? `field "${d.field}" changed type on ${side} (${d.detail})`
+          : d.kind === 'no-key' ? `${side} payload without its key (${d.field})`
+          : `${side} data is not an object`;
+        add({ check: 'schema', feature: n, key: d.firstKey, measured: `${d.count}x`, limit: '0', message: `${n}${d.firstKey ? ` ${d.firstKey}` : ''}: schema drift: ${what} (${d.count}x)` });
+      }
+      if (fs.staleness && fs.staleness.stale > 0) {
+        add({ check: 'stale', feature: n, key: null, measured: `${fs.staleness.stale} changes not on WS in time`, limit: ms(fs.staleness.limitMs), message: `${n}: ${fs.staleness.stale} of ${fs.staleness.changes} REST changes did not reach WS within ${ms(fs.staleness.limitMs)}` });
+      }
+      if (fs.rest.errors > 0) {
+        const parts = Object.entries(fs.rest.byOutcome).map(([o, c]) => `${c} ${o}`);
+        add({ check: 'rest-errors', feature: n, key: null, measured: `${fs.rest.errors} of ${fs.rest.polls} polls failed`, limit: '0', message: `${n}: REST ${cfg.restPath}: ${fs.rest.errors} of ${fs.rest.polls} polls failed (${parts.join(', ')}); last: ${fs.rest.lastError}` });
+      }
+    }
+    if (conn.errorMessages > 0) {
+      const s = conn.errorSamples[0];
+      add({ check: 'error-messages', feature: null, key: null, measured: `${conn.errorMessages} error_message`, limit: '0', message: `server sent ${conn.errorMessages} error_message${s ? `; first: "${s.message}"${s.code ? ` (code ${s.code})` : ''}` : ''}` });
+    }
+    if (conn.badFrames > 0) {
+      const s = conn.badFrameSamples[0];
+      add({ check: 'bad-frames', feature: null, key: null, measured: `${conn.badFrames} bad frames`, limit: '0', message: `${conn.badFrames} WS frames were not usable JSON messages${s ? `; first (${s.kind}): ${JSON.stringify(s.sample.slice(0, 60))}` : ''}` });
+    }
+    const maxReconnects = Math.min(...this.features.map((f) => f.thresholds.maxReconnects));
+    if (conn.reconnects > maxReconnects) {
+      add({ check: 'reconnects', feature: null, key: null, measured: `${conn.reconnects} reconnects`, limit: `${maxReconnects}`, message: `WS reconnected ${conn.reconnects} times (> ${maxReconnects} allowed); longest gap ${ms(conn.maxGapMs)}, about ${conn.missedAcrossGaps} messages missed across gaps` });
+    }
+    return out;
+  }
+}
+
+function emptyRtt() {
+  return { count: 0, lastMs: null, minMs: null, maxMs: null, meanMs: null };
+}
+
+function worstKey(fs: FeatureStats, by: 'p95' | 'missedBeats'): string | null {
+  if (fs.keys.length < 2) return fs.keys[0]?.key || null;
+  let best: KeyIntervalStats | null = null;
+  for (const k of fs.keys) if (!best || (k[by] ?? 0) > (best[by] ?? 0)) best = k;
+  return best?.key || null;
+}
+
+export function ms(v: number): string {
+  if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
+  if (v >= 1_000) return `${(v / 1000).toFixed(2)} s`;
+  return `${Math.round(v)} ms`;
+}
+
+function pct(r: number): string {
+  return `${(r * 100).toFixed(r > 0 && r < 0.01 ? 2 : 1)}%`;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '(absent)';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** "ACC1: quantity REST 100, WS 101, nearest WS 0.4 s away" */
+export function describeMismatch(m: MismatchRecord, maxFields = 3): string {
+  const fields = m.fields.slice(0, maxFields).map((f) => `${f.path} REST ${show(f.rest)}, WS ${show(f.ws)}`).join('; ');
+  const more = m.fields.length > maxFields ? ` (+${m.fields.length - maxFields} more)` : '';
+  return `${m.key}: ${fields}${more}, nearest WS ${ms(Math.abs(m.skewMs))} away`;
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  return new Engine(opts);
+}

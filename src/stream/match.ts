@@ -1,0 +1,381 @@
+import type { FeatureConfig } from '../config/types.js';
+import type { NoiseTracker } from './noise.js';
+
+/**
+ * Payload matching: each REST item against the WS messages for its key. The data moves
+ * (a forming bar changes every second), so a REST snapshot agrees when it equals the latest
+ * WS message for the key as of the poll or any WS message within a grace window around it;
+ * with a version field, it is compared with the WS message of the same version instead.
+ */
+
+export type Flat = Map<string, unknown>;
+
+export interface FieldDiff {
+  path: string;
+  rest: unknown;
+  ws: unknown;
+}
+
+export interface CompareResult {
+  diffs: FieldDiff[];
+  /** Top-level or object fields present on one side only: schema drift, not a mismatch. */
+  restOnly: string[];
+  wsOnly: string[];
+}
+
+/** `{a:{b:1}, c:[{d:2}]}` -> a.b=1, c[0].d=2. Empty objects and arrays are leaves. */
+export function flatten(value: unknown, prefix = '', out: Flat = new Map()): Flat {
+  if (Array.isArray(value)) {
+    if (value.length === 0) out.set(prefix, value);
+    value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
+    return out;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    if (keys.length === 0 && prefix) out.set(prefix, value);
+    for (const k of keys) flatten((value as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k, out);
+    return out;
+  }
+  out.set(prefix, value);
+  return out;
+}
+
+const NUMERIC = /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+function asNumber(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && NUMERIC.test(v)) return Number(v);
+  return null;
+}
+
+/** Numbers and numeric strings compare as numbers within `tolerance`; the rest strictly. */
+export function valuesEqual(a: unknown, b: unknown, tolerance: number): boolean {
+  if (a === b) return true;
+  const x = asNumber(a);
+  const y = asNumber(b);
+  if (x !== null && y !== null) return Math.abs(x - y) <= tolerance;
+  if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null) return JSON.stringify(a) === JSON.stringify(b);
+  return false;
+}
+
+export function ignoredBy(ignoreFields: string[]): (path: string) => boolean {
+  if (ignoreFields.length === 0) return () => false;
+  return (path) => ignoreFields.some((ig) => path === ig || path.startsWith(`${ig}.`) || path.startsWith(`${ig}[`));
+}
+
+/** Rename WS field paths to REST names (fieldMap: WS name -> REST name). */
+export function applyFieldMap(flat: Flat, fieldMap: Record<string, string>): Flat {
+  const entries = Object.entries(fieldMap);
+  if (entries.length === 0) return flat;
+  const out: Flat = new Map();
+  for (const [path, v] of flat) {
+    let renamed = path;
+    for (const [from, to] of entries) {
+      if (path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`)) { renamed = to + path.slice(from.length); break; }
+    }
+    out.set(renamed, v);
+  }
+  return out;
+}
+
+export function compareFlat(rest: Flat, ws: Flat, tolerance: number, ignored: (path: string) => boolean): CompareResult {
+  const diffs: FieldDiff[] = [];
+  const restOnly: string[] = [];
+  const wsOnly: string[] = [];
+  for (const [path, rv] of rest) {
+    if (ignored(path)) continue;
+    if (!ws.has(path)) {
+      // Inside an array a missing element is a different value (a position more or less), not a schema change.
+      if (path.includes('[')) diffs.push({ path, rest: rv, ws: undefined });
+      else restOnly.push(path);
+      continue;
+    }
+    const wv = ws.get(path);
+    if (!valuesEqual(rv, wv, tolerance)) diffs.push({ path, rest: rv, ws: wv });
+  }
+  for (const [path, wv] of ws) {
+    if (rest.has(path) || ignored(path)) continue;
+    if (path.includes('[')) diffs.push({ path, rest: undefined, ws: wv });
+    else wsOnly.push(path);
+  }
+  return { diffs, restOnly, wsOnly };
+}
+
+/** The key of an item by the given fields, or null when one is missing. */
+export function keyOf(item: Record<string, unknown>, fields: string[]): string | null {
+  if (fields.length === 1) {
+    const v = item[fields[0]!];
+    return v === undefined || v === null ? null : String(v);
+  }
+  let key = '';
+  for (let i = 0; i < fields.length; i++) {
+    const v = item[fields[i]!];
+    if (v === undefined || v === null) return null;
+    key += i === 0 ? String(v) : ` ${String(v)}`;
+  }
+  return key;
+}
+
+interface RingEntry {
+  at: number;
+  data: Record<string, unknown>;
+  version: string | null;
+  flat?: Flat;
+}
+
+export interface MismatchRecord {
+  feature: string;
+  key: string;
+  at: number;
+  version: string | null;
+  fields: FieldDiff[];
+  /** Signed time from the poll to the WS message compared (ms): + WS came after. */
+  skewMs: number;
+}
+
+export type Decision =
+  | { kind: 'agree'; key: string; at: number; noise: FieldDiff[] }
+  | { kind: 'mismatch'; record: MismatchRecord; noise: FieldDiff[] }
+  | { kind: 'unmatched'; key: string; at: number; reason: 'version-not-carried' | 'ws-gap' | 'no-ws-in-window' }
+  | { kind: 'missing-ws'; key: string; at: number };
+
+export interface SchemaNote {
+  side: 'rest' | 'ws';
+  field: string;
+  key: string;
+}
+
+export interface StalenessResult {
+  key: string;
+  /** When REST first showed the change. */
+  at: number;
+  /** How long WS took to carry it (null: not within the limit). */
+  ms: number | null;
+}
+
+interface Pending {
+  key: string;
+  flat: Flat;
+  version: string | null;
+  sentAt: number;
+  at: number;
+  deadline: number;
+}
+
+interface PendingChange {
+  key: string;
+  flat: Flat;
+  at: number;
+  deadline: number;
+}
+
+export interface MatcherOptions {
+  /** Window each side of a poll, ms (already divided by --speed). */
+  graceMs: number;
+  /** How long a WS message stays a candidate, ms. */
+  retentionMs: number;
+  /** event/on-change features: how long a REST change may take to show on WS, ms. */
+  maxStalenessMs: number;
+  ringSize?: number;
+  noise?: NoiseTracker;
+}
+
+/**
+ * One feature's matcher. The WS side is hot (every message), so it only files the
+ * message under its key; flattening and comparing happen when a REST poll is decided.
+ */
+export class FeatureMatcher {
+  private readonly rings = new Map<string, RingEntry[]>();
+  private pending: Pending[] = [];
+  private changes: PendingChange[] = [];
+  private readonly lastRest = new Map<string, Flat>();
+  private readonly ignored: (path: string) => boolean;
+  private readonly wsKeyFields: string[];
+  private readonly wsVersionField: string | null;
+  private readonly ringSize: number;
+  private lastPrune = 0;
+  readonly trackStaleness: boolean;
+
+  constructor(readonly feature: FeatureConfig, private readonly o: MatcherOptions) {
+    this.ignored = ignoredBy(feature.ignoreFields);
+    // Keys and versions are named in REST terms; on WS they may carry their WS names.
+    const restToWs = new Map(Object.entries(feature.fieldMap).map(([ws, rest]) => [rest, ws]));
+    this.wsKeyFields = feature.key.map((k) => restToWs.get(k) ?? k);
+    this.wsVersionField = feature.versionField ? restToWs.get(feature.versionField) ?? feature.versionField : null;
+    this.ringSize = o.ringSize ?? 32;
+    this.trackStaleness = feature.cadence !== 'periodic';
+  }
+
+  /** The match key of a WS payload (null: a key field is missing). */
+  wsKey(data: Record<string, unknown>): string | null {
+    return keyOf(data, this.wsKeyFields);
+  }
+
+  restKey(item: Record<string, unknown>): string | null {
+    return keyOf(item, this.feature.key);
+  }
+
+  /** File a WS message; returns staleness results it resolves (event/on-change features). */
+  addWs(key: string, data: Record<string, unknown>, at: number): StalenessResult[] | null {
+    let ring = this.rings.get(key);
+    if (!ring) { ring = []; this.rings.set(key, ring); }
+    const v = this.wsVersionField ? data[this.wsVersionField] : undefined;
+    ring.push({ at, data, version: v === undefined || v === null ? null : String(v) });
+    if (ring.length > this.ringSize) ring.shift();
+    if (!this.trackStaleness || this.changes.length === 0) return null;
+    let resolved: StalenessResult[] | null = null;
+    const entry = ring[ring.length - 1]!;
+    this.changes = this.changes.filter((c) => {
+      if (c.key !== key || !this.equalToEntry(c.flat, entry)) return true;
+      (resolved ??= []).push({ key, at: c.at, ms: Math.max(0, at - c.at) });
+      return false;
+    });
+    return resolved;
+  }
+
+  /** File one REST poll's items; returns schema notes for fields on one side only. */
+  addRest(items: Record<string, unknown>[], sentAt: number, at: number): { keyless: number; staleness: StalenessResult[] } {
+    let keyless = 0;
+    const staleness: StalenessResult[] = [];
+    for (const item of items) {
+      const key = this.restKey(item);
+      if (key === null) { keyless += 1; continue; }
+      const flat = flatten(item);
+      const v = this.feature.versionField ? item[this.feature.versionField] : undefined;
+      this.pending.push({ key, flat, version: v === undefined || v === null ? null : String(v), sentAt, at, deadline: at + this.o.graceMs });
+      if (this.trackStaleness) {
+        const prev = this.lastRest.get(key);
+        this.lastRest.set(key, flat);
+        if (prev && !this.flatEqual(prev, flat)) {
+          // WS may have carried the change before REST showed it.
+          const ring = this.rings.get(key);
+          const seen = ring?.some((e) => this.equalToEntry(flat, e));
+          if (seen) staleness.push({ key, at: sentAt, ms: 0 });
+          else this.changes.push({ key, flat, at: sentAt, deadline: sentAt + this.o.maxStalenessMs });
+        }
+      }
+    }
+    return { keyless, staleness };
+  }
+
+  /**
+   * Decide every REST item whose window has closed (or that already agrees).
+   * `inGap(from, to)` says whether the WS connection was down during that time.
+   */
+  decide(now: number, inGap: (from: number, to: number) => boolean): { decisions: Decision[]; schema: SchemaNote[]; stale: StalenessResult[] } {
+    const decisions: Decision[] = [];
+    const schema: SchemaNote[] = [];
+    const keep: Pending[] = [];
+    for (const p of this.pending) {
+      const d = this.decideOne(p, now, inGap, schema);
+      if (d) decisions.push(d);
+      else keep.push(p);
+    }
+    this.pending = keep;
+    const stale: StalenessResult[] = [];
+    if (this.changes.length) {
+      this.changes = this.changes.filter((c) => {
+        if (now <= c.deadline) return true;
+        stale.push({ key: c.key, at: c.at, ms: null });
+        return false;
+      });
+    }
+    if (now - this.lastPrune > this.o.retentionMs) this.prune(now);
+    return { decisions, schema, stale };
+  }
+
+  /** The stream has been seen for this key at all (used for "missing on WS"). */
+  hasKey(key: string): boolean {
+    return this.rings.has(key);
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private decideOne(p: Pending, now: number, inGap: (from: number, to: number) => boolean, schema: SchemaNote[]): Decision | null {
+    const ring = this.rings.get(p.key);
+    const closed = now > p.deadline;
+    const mid = (p.sentAt + p.at) / 2;
+    if (!ring || ring.length === 0) {
+      if (!closed) return null;
+      if (inGap(p.sentAt - this.o.graceMs, p.deadline)) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'ws-gap' };
+      return { kind: 'missing-ws', key: p.key, at: p.at };
+    }
+    let candidates: RingEntry[];
+    const versioned = p.version !== null && ring.some((e) => e.version !== null);
+    if (versioned) {
+      candidates = ring.filter((e) => e.version === p.version);
+      if (candidates.length === 0) {
+        if (!closed) return null;
+        return { kind: 'unmatched', key: p.key, at: p.at, reason: inGap(p.sentAt - this.o.graceMs, p.deadline) ? 'ws-gap' : 'version-not-carried' };
+      }
+    } else {
+      const from = p.sentAt - this.o.graceMs;
+      candidates = ring.filter((e) => e.at >= from && e.at <= p.deadline);
+      let latest: RingEntry | undefined;
+      for (const e of ring) if (e.at <= p.at) latest = e;
+      if (latest && !candidates.includes(latest)) candidates.unshift(latest);
+      if (candidates.length === 0) {
+        if (!closed) return null;
+        return { kind: 'unmatched', key: p.key, at: p.at, reason: inGap(from, p.deadline) ? 'ws-gap' : 'no-ws-in-window' };
+      }
+    }
+    let nearest: { entry: RingEntry; result: CompareResult; real: FieldDiff[]; noise: FieldDiff[] } | null = null;
+    for (const e of candidates) {
+      const result = compareFlat(p.flat, this.flatOf(e), this.feature.tolerance, this.ignored);
+      const noise = this.o.noise ? result.diffs.filter((d) => this.o.noise!.isNoise(d.path)) : [];
+      const real = noise.length ? result.diffs.filter((d) => !noise.includes(d)) : result.diffs;
+      if (real.length === 0) {
+        this.noteSchema(p.key, result, schema);
+        this.o.noise?.recordComparison(result.diffs.map((d) => d.path));
+        return { kind: 'agree', key: p.key, at: p.at, noise };
+      }
+      if (!nearest || Math.abs(e.at - mid) < Math.abs(nearest.entry.at - mid)) nearest = { entry: e, result, real, noise };
+    }
+    // Not agreeing yet: a later WS message inside the window may still agree.
+    if (!closed || !nearest) return null;
+    if (!versioned && inGap(p.sentAt - this.o.graceMs, p.deadline)) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'ws-gap' };
+    this.noteSchema(p.key, nearest.result, schema);
+    this.o.noise?.recordComparison(nearest.result.diffs.map((d) => d.path));
+    return {
+      kind: 'mismatch',
+      noise: nearest.noise,
+      record: { feature: this.feature.name, key: p.key, at: p.at, version: p.version, fields: nearest.real, skewMs: Math.round(nearest.entry.at - mid) },
+    };
+  }
+
+  private noteSchema(key: string, r: CompareResult, out: SchemaNote[]): void {
+    for (const field of r.restOnly) out.push({ side: 'rest', field, key });
+    for (const field of r.wsOnly) out.push({ side: 'ws', field, key });
+  }
+
+  private flatOf(e: RingEntry): Flat {
+    e.flat ??= applyFieldMap(flatten(e.data), this.feature.fieldMap);
+    return e.flat;
+  }
+
+  private equalToEntry(restFlat: Flat, e: RingEntry): boolean {
+    const r = compareFlat(restFlat, this.flatOf(e), this.feature.tolerance, this.ignored);
+    return r.diffs.length === 0 || r.diffs.every((d) => this.o.noise?.isNoise(d.path));
+  }
+
+  private flatEqual(a: Flat, b: Flat): boolean {
+    const r = compareFlat(a, b, this.feature.tolerance, this.ignored);
+    return r.diffs.length === 0 && r.restOnly.length === 0 && r.wsOnly.length === 0;
+  }
+
+  /** Forget old messages; a key keeps its latest one until it has been idle for long. */
+  private prune(now: number): void {
+    this.lastPrune = now;
+    const cutoff = now - this.o.retentionMs;
+    const forget = now - this.o.retentionMs * 20;
+    for (const [key, ring] of this.rings) {
+      const last = ring[ring.length - 1]!;
+      if (last.at < forget) { this.rings.delete(key); continue; }
+      let drop = 0;
+      while (drop < ring.length - 1 && ring[drop]!.at < cutoff) drop++;
+      if (drop) ring.splice(0, drop);
+    }
+  }
+}

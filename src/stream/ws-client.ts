@@ -1,0 +1,403 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+
+/**
+ * One WebSocket connection to the backend that stays up: pings, measures round trips,
+ * notices a silent or dead socket, and reconnects with capped exponential backoff. It
+ * parses frames and hands out `{type, data}` messages; everything it cannot use (binary,
+ * not JSON, no `type`) is counted and sampled, never thrown.
+ */
+
+export type WsState = 'idle' | 'connecting' | 'connected' | 'stale' | 'reconnecting' | 'closed';
+export type BadFrameKind = 'binary' | 'non-json' | 'no-type';
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+  /** 0..1: the share of each delay that is randomised, so many clients do not reconnect in step. */
+  jitter: number;
+}
+
+export interface WsClientOptions {
+  url: string;
+  token?: string | null;
+  tokenIn?: 'query' | 'header' | 'both';
+  handshakeTimeoutMs?: number;
+  /** Send a WS-level ping and a protocol ping (`{"type":"ping"}`) this often; 0 = never. */
+  pingIntervalMs?: number;
+  /** A WS ping without its pong for this long means the socket is dead: terminate it. */
+  pongTimeoutMs?: number;
+  /** No data frame for this long: state `stale` (the socket may still be alive). */
+  staleAfterMs?: number;
+  /** false: one attempt, no reconnect (doctor). */
+  reconnect?: boolean;
+  backoff?: Partial<BackoffOptions>;
+  /** How many bad frames to keep as samples. */
+  keepBadFrames?: number;
+}
+
+export interface WsMessage {
+  type: string;
+  data: unknown;
+  /** The whole parsed frame. */
+  frame: Record<string, unknown>;
+  at: number;
+  bytes: number;
+}
+
+export interface BadFrame {
+  kind: BadFrameKind;
+  at: number;
+  /** The first 200 characters (binary: a hex preview). */
+  sample: string;
+}
+
+export interface RttStats {
+  count: number;
+  lastMs: number | null;
+  minMs: number | null;
+  maxMs: number | null;
+  meanMs: number | null;
+}
+
+export interface WsClientStats {
+  state: WsState;
+  /** The URL with any token replaced by ***. */
+  url: string;
+  attempts: number;
+  connects: number;
+  reconnects: number;
+  /** Time from the first attempt to the first open; null until connected. */
+  firstHandshakeMs: number | null;
+  lastHandshakeMs: number | null;
+  /** HTTP status of the last failed handshake, when the server answered one (401, 404...). */
+  lastHandshakeStatus: number | null;
+  lastError: string | null;
+  lastClose: { code: number; reason: string; at: number } | null;
+  gaps: { count: number; totalMs: number; maxMs: number };
+  messages: number;
+  bytes: number;
+  badFrames: { binary: number; nonJson: number; noType: number; samples: BadFrame[] };
+  rtt: { ws: RttStats; protocol: RttStats };
+  lastFrameAt: number | null;
+}
+
+export interface WsOpenEvent { at: number; handshakeMs: number; attempt: number; reconnect: boolean }
+export interface WsReconnectEvent { at: number; gapMs: number; attempts: number; disconnectedAt: number }
+export interface WsCloseEvent { at: number; code: number; reason: string; wasOpen: boolean }
+export interface WsErrorEvent { at: number; message: string; handshakeStatus: number | null; during: 'handshake' | 'open' }
+export interface WsPongEvent { at: number; kind: 'ws' | 'protocol'; rttMs: number }
+
+export interface WsClientEvents {
+  message: [WsMessage];
+  'bad-frame': [BadFrame];
+  open: [WsOpenEvent];
+  reconnect: [WsReconnectEvent];
+  close: [WsCloseEvent];
+  error: [WsErrorEvent];
+  pong: [WsPongEvent];
+  state: [WsState];
+  /** A socket was terminated because it stopped answering. */
+  dead: [{ at: number; reason: string }];
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 15_000, factor: 2, jitter: 0.3 };
+
+export function backoffDelay(attempt: number, b: BackoffOptions, random: () => number = Math.random): number {
+  const base = Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, attempt - 1));
+  return Math.round(base * (1 - b.jitter * random()));
+}
+
+/** The handshake URL with `?token=` when the config puts the token in the query. */
+export function wsConnectUrl(url: string, token: string | null | undefined, tokenIn: 'query' | 'header' | 'both'): string {
+  if (!token || tokenIn === 'header') return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.href;
+}
+
+export function redactToken(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/g, '$1***');
+}
+
+function newRtt(): RttStats & { sum: number } {
+  return { count: 0, lastMs: null, minMs: null, maxMs: null, meanMs: null, sum: 0 };
+}
+
+function addRtt(r: RttStats & { sum: number }, ms: number): void {
+  r.count += 1;
+  r.sum += ms;
+  r.lastMs = ms;
+  r.minMs = r.minMs === null ? ms : Math.min(r.minMs, ms);
+  r.maxMs = r.maxMs === null ? ms : Math.max(r.maxMs, ms);
+  r.meanMs = r.sum / r.count;
+}
+
+export class WsClient extends EventEmitter<WsClientEvents> {
+  private readonly opts: Required<Omit<WsClientOptions, 'backoff' | 'token'>> & { token: string | null; backoff: BackoffOptions };
+  private ws: WebSocket | null = null;
+  private stateValue: WsState = 'idle';
+  private stopped = false;
+  private attempt = 0;
+  private firstAttemptAt: number | null = null;
+  private attemptStartedAt = 0;
+  private disconnectedAt: number | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private staleTimer: NodeJS.Timeout | null = null;
+  private wsPingSentAt: number | null = null;
+  private readonly protocolPings = new Map<number, number>();
+  private lastDataAt = 0;
+  private readonly s: WsClientStats & { rtt: { ws: RttStats & { sum: number }; protocol: RttStats & { sum: number } } };
+
+  constructor(options: WsClientOptions) {
+    super();
+    this.opts = {
+      url: options.url,
+      token: options.token ?? null,
+      tokenIn: options.tokenIn ?? 'both',
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
+      pingIntervalMs: options.pingIntervalMs ?? 5_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 5_000,
+      staleAfterMs: options.staleAfterMs ?? 30_000,
+      reconnect: options.reconnect ?? true,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      keepBadFrames: options.keepBadFrames ?? 5,
+    };
+    this.s = {
+      state: 'idle',
+      url: redactToken(wsConnectUrl(this.opts.url, this.opts.token, this.opts.tokenIn)),
+      attempts: 0,
+      connects: 0,
+      reconnects: 0,
+      firstHandshakeMs: null,
+      lastHandshakeMs: null,
+      lastHandshakeStatus: null,
+      lastError: null,
+      lastClose: null,
+      gaps: { count: 0, totalMs: 0, maxMs: 0 },
+      messages: 0,
+      bytes: 0,
+      badFrames: { binary: 0, nonJson: 0, noType: 0, samples: [] },
+      rtt: { ws: newRtt(), protocol: newRtt() },
+      lastFrameAt: null,
+    };
+  }
+
+  get state(): WsState {
+    return this.stateValue;
+  }
+
+  start(): void {
+    if (this.stopped || this.ws || this.reconnectTimer) return;
+    this.connect();
+  }
+
+  /** Close for good: no reconnect. Resolves when the socket is gone. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
+    const ws = this.ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      // terminate(), not close(): a close handshake with a stalled server would wait for its timeout.
+      ws.terminate();
+      await closed;
+    }
+    this.setState('closed');
+  }
+
+  /** Send a JSON frame; false when the socket is not open. */
+  send(obj: unknown): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+
+  stats(): WsClientStats {
+    const { rtt, ...rest } = this.s;
+    const strip = ({ sum: _sum, ...r }: RttStats & { sum: number }): RttStats => ({ ...r });
+    return {
+      ...rest,
+      state: this.stateValue,
+      gaps: { ...rest.gaps },
+      badFrames: { ...rest.badFrames, samples: [...rest.badFrames.samples] },
+      rtt: { ws: strip(rtt.ws), protocol: strip(rtt.protocol) },
+    };
+  }
+
+  private setState(state: WsState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.s.state = state;
+    this.emit('state', state);
+  }
+
+  private connect(): void {
+    this.attempt += 1;
+    this.s.attempts += 1;
+    const now = Date.now();
+    this.firstAttemptAt ??= now;
+    this.attemptStartedAt = now;
+    this.setState(this.s.connects === 0 && this.attempt === 1 ? 'connecting' : 'reconnecting');
+    const headers: Record<string, string> = {};
+    if (this.opts.token && this.opts.tokenIn !== 'query') headers.authorization = `Bearer ${this.opts.token}`;
+    const ws = new WebSocket(wsConnectUrl(this.opts.url, this.opts.token, this.opts.tokenIn), {
+      handshakeTimeout: this.opts.handshakeTimeoutMs,
+      headers,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    let opened = false;
+    // First: an 'error' without a listener would crash the process.
+    ws.on('error', (err) => {
+      const status = /Unexpected server response: (\d+)/.exec(err.message);
+      if (status) this.s.lastHandshakeStatus = Number(status[1]);
+      this.s.lastError = err.message;
+      this.emit('error', { at: Date.now(), message: err.message, handshakeStatus: status ? Number(status[1]) : null, during: opened ? 'open' : 'handshake' });
+    });
+    ws.on('open', () => {
+      opened = true;
+      const at = Date.now();
+      const handshakeMs = at - this.attemptStartedAt;
+      this.s.connects += 1;
+      this.s.lastHandshakeMs = handshakeMs;
+      this.s.lastHandshakeStatus = 101;
+      if (this.s.firstHandshakeMs === null) this.s.firstHandshakeMs = handshakeMs;
+      const isReconnect = this.s.connects > 1;
+      const attempts = this.attempt;
+      this.attempt = 0;
+      this.lastDataAt = at;
+      this.s.lastFrameAt = at;
+      this.setState('connected');
+      if (isReconnect) {
+        this.s.reconnects += 1;
+        const disconnectedAt = this.disconnectedAt ?? at;
+        const gapMs = at - disconnectedAt;
+        this.s.gaps.count += 1;
+        this.s.gaps.totalMs += gapMs;
+        this.s.gaps.maxMs = Math.max(this.s.gaps.maxMs, gapMs);
+        this.disconnectedAt = null;
+        this.emit('reconnect', { at, gapMs, attempts, disconnectedAt });
+      }
+      this.emit('open', { at, handshakeMs, attempt: attempts, reconnect: isReconnect });
+      this.startTimers(ws);
+    });
+    ws.on('message', (raw, isBinary) => this.onFrame(raw as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    ws.on('pong', () => {
+      const at = Date.now();
+      this.s.lastFrameAt = at;
+      if (this.wsPingSentAt !== null) {
+        const rttMs = at - this.wsPingSentAt;
+        this.wsPingSentAt = null;
+        addRtt(this.s.rtt.ws, rttMs);
+        this.emit('pong', { at, kind: 'ws', rttMs });
+      }
+    });
+    ws.on('close', (code, reasonBuf) => {
+      const at = Date.now();
+      this.clearTimers();
+      if (this.ws === ws) this.ws = null;
+      const reason = reasonBuf.toString();
+      this.s.lastClose = { code, reason, at };
+      if (opened) this.disconnectedAt = at;
+      this.emit('close', { at, code, reason, wasOpen: opened });
+      if (this.stopped || !this.opts.reconnect) {
+        this.setState('closed');
+        return;
+      }
+      this.setState('reconnecting');
+      const delay = backoffDelay(Math.max(1, this.attempt), this.opts.backoff);
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        if (!this.stopped) this.connect();
+      }, delay);
+    });
+  }
+
+  private onFrame(raw: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+    const at = Date.now();
+    this.s.lastFrameAt = at;
+    const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+    this.s.bytes += buf.length;
+    if (isBinary) {
+      this.s.badFrames.binary += 1;
+      this.bad({ kind: 'binary', at, sample: buf.subarray(0, 32).toString('hex') });
+      return;
+    }
+    const text = buf.toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.s.badFrames.nonJson += 1;
+      this.bad({ kind: 'non-json', at, sample: text.slice(0, 200) });
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string') {
+      this.s.badFrames.noType += 1;
+      this.bad({ kind: 'no-type', at, sample: text.slice(0, 200) });
+      return;
+    }
+    const frame = parsed as Record<string, unknown>;
+    const type = frame.type as string;
+    if (type === 'pong' && typeof frame.timestamp === 'number') {
+      const sentAt = this.protocolPings.get(frame.timestamp);
+      if (sentAt !== undefined) {
+        this.protocolPings.delete(frame.timestamp);
+        const rttMs = at - sentAt;
+        addRtt(this.s.rtt.protocol, rttMs);
+        this.emit('pong', { at, kind: 'protocol', rttMs });
+        return;
+      }
+    }
+    this.s.messages += 1;
+    this.lastDataAt = at;
+    if (this.stateValue === 'stale') this.setState('connected');
+    this.emit('message', { type, data: frame.data, frame, at, bytes: buf.length });
+  }
+
+  private bad(frame: BadFrame): void {
+    const samples = this.s.badFrames.samples;
+    if (samples.length < this.opts.keepBadFrames) samples.push(frame);
+    this.emit('bad-frame', frame);
+  }
+
+  private startTimers(ws: WebSocket): void {
+    this.clearTimers();
+    if (this.opts.pingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        const now = Date.now();
+        if (this.wsPingSentAt !== null && now - this.wsPingSentAt > this.opts.pongTimeoutMs) {
+          this.emit('dead', { at: now, reason: `no pong for ${now - this.wsPingSentAt} ms` });
+          ws.terminate();
+          return;
+        }
+        if (this.wsPingSentAt === null) {
+          this.wsPingSentAt = now;
+          ws.ping();
+        }
+        // Protocol ping (PROTOCOL.md section 3): the server echoes the timestamp, which finds the send time.
+        if (!this.protocolPings.has(now)) {
+          this.protocolPings.set(now, now);
+          if (this.protocolPings.size > 16) this.protocolPings.delete(this.protocolPings.keys().next().value as number);
+          ws.send(JSON.stringify({ type: 'ping', timestamp: now }));
+        }
+      }, this.opts.pingIntervalMs);
+    }
+    const staleCheck = Math.max(50, Math.min(1_000, Math.round(this.opts.staleAfterMs / 4)));
+    this.staleTimer = setInterval(() => {
+      if (this.stateValue === 'connected' && Date.now() - this.lastDataAt > this.opts.staleAfterMs) this.setState('stale');
+    }, staleCheck);
+  }
+
+  private clearTimers(): void {
+    if (this.pingTimer) { clearInterval(this.pingTimer); this.pingTimer = null; }
+    if (this.staleTimer) { clearInterval(this.staleTimer); this.staleTimer = null; }
+    this.wsPingSentAt = null;
+    this.protocolPings.clear();
+  }
+}

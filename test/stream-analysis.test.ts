@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FEATURES, DEFAULT_THRESHOLDS } from '../src/config/defaults.js';
+import type { FeatureConfig } from '../src/config/types.js';
+import { FeatureMatcher, compareFlat, flatten, applyFieldMap, valuesEqual, ignoredBy, type Decision } from '../src/stream/match.js';
+import { NoiseTracker } from '../src/stream/noise.js';
+import { FixedSessions, MarketSessions } from '../src/stream/sessions.js';
+import { classifyInterval, intervalLimits, IntervalStats } from '../src/stream/stats.js';
+
+function feature(name: string, over: Partial<FeatureConfig> = {}): FeatureConfig {
+  const d = DEFAULT_FEATURES.find((f) => f.name === name)!;
+  return { ...d, thresholds: { ...DEFAULT_THRESHOLDS }, ...over };
+}
+
+const never = () => false;
+
+function decideAll(m: FeatureMatcher, now: number, inGap: (a: number, b: number) => boolean = never): Decision[] {
+  return m.decide(now, inGap).decisions;
+}
+
+describe('interval analysis', () => {
+  it('classifies late (>1.5x), missed (>2x, beats lost) and bursts (<0.5x)', () => {
+    const l = intervalLimits(1_000);
+    expect(classifyInterval(1_000, l)).toEqual({ kind: 'ok', beatsLost: 0 });
+    expect(classifyInterval(1_600, l).kind).toBe('late');
+    expect(classifyInterval(3_000, l)).toEqual({ kind: 'missed', beatsLost: 2 });
+    expect(classifyInterval(400, l).kind).toBe('burst');
+    // The slack widens every boundary by an absolute amount.
+    expect(classifyInterval(80, intervalLimits(50, 25)).kind).toBe('ok');
+  });
+
+  it('keeps quantiles and counts in bounded memory', () => {
+    const s = new IntervalStats(100);
+    const l = intervalLimits(100);
+    for (let i = 0; i < 10_000; i++) { const ms = i % 100 === 0 ? 400 : 100; const c = classifyInterval(ms, l); s.add(ms, c.kind, c.beatsLost); }
+    const sum = s.summary();
+    expect(sum.count).toBe(10_000);
+    expect(sum.p50).toBe(100);
+    expect(sum.max).toBe(400);
+    expect(sum.missedGaps).toBe(100);
+    expect(sum.missedBeats).toBe(300);
+  });
+});
+
+describe('field comparison', () => {
+  it('numbers and numeric strings compare as numbers within tolerance', () => {
+    expect(valuesEqual(100, '100.0', 1e-6)).toBe(true);
+    expect(valuesEqual('1.50', '1.5', 1e-6)).toBe(true);
+    expect(valuesEqual(100, 100.01, 0.1)).toBe(true);
+    expect(valuesEqual(100, 101, 0.1)).toBe(false);
+    expect(valuesEqual('2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z', 0)).toBe(true);
+    expect(valuesEqual('abc', 'abd', 0)).toBe(false);
+  });
+
+  it('reports differing paths, skips ignored fields, and tells one-side fields apart', () => {
+    const rest = flatten({ a: 1, b: { c: '2' }, pos: [{ q: 1 }, { q: 2 }], only_rest: 1, ts: 5 });
+    const ws = applyFieldMap(flatten({ a: 1, b: { c: 3 }, pos: [{ q: 1 }], only_ws: true, stamp: 9 }), { stamp: 'ts' });
+    const r = compareFlat(rest, ws, 1e-6, ignoredBy(['ts']));
+    expect(r.diffs).toEqual([{ path: 'b.c', rest: '2', ws: 3 }, { path: 'pos[1].q', rest: 2, ws: undefined }]);
+    expect(r.restOnly).toEqual(['only_rest']);
+    expect(r.wsOnly).toEqual(['only_ws']);
+  });
+});
+
+describe('FeatureMatcher', () => {
+  const opts = { graceMs: 100, retentionMs: 10_000, maxStalenessMs: 500 };
+
+  it('version mode: same version compared; a version WS never carried is unmatched, not a mismatch', () => {
+    const m = new FeatureMatcher(feature('account_balance'), opts);
+    const item = (ts: string, cash: number) => ({ account_id: 'A1', cash, portfolio_value: 10, buying_power: 5, timestamp: ts });
+    m.addWs('A1', item('t1', 100), 1_000);
+    m.addWs('A1', item('t2', 101), 2_000);
+    m.addRest([item('t1', 100)], 2_100, 2_110);
+    m.addRest([item('t2', 999)], 2_100, 2_110);
+    m.addRest([item('t9', 100)], 2_100, 2_110);
+    // The agreeing one is decided at once; the others wait for their window.
+    expect(decideAll(m, 2_120).map((d) => d.kind)).toEqual(['agree']);
+    const later = decideAll(m, 2_300);
+    expect(later.map((d) => d.kind)).toEqual(['mismatch', 'unmatched']);
+    const mm = later[0]!;
+    if (mm.kind !== 'mismatch') throw new Error('expected a mismatch');
+    expect(mm.record).toMatchObject({ key: 'A1', version: 't2', fields: [{ path: 'cash', rest: 999, ws: 101 }] });
+    expect(mm.record.skewMs).toBe(2_000 - 2_105);
+  });
+
+  it('version mode: a REST version that WS carries later (within the window) agrees', () => {
+    const m = new FeatureMatcher(feature('account_balance'), opts);
+    const item = (ts: string) => ({ account_id: 'A1', cash: 1, portfolio_value: 2, buying_power: 3, timestamp: ts });
+    m.addWs('A1', item('t1'), 1_000);
+    m.addRest([item('t2')], 1_010, 1_020);
+    expect(decideAll(m, 1_030)).toEqual([]);
+    m.addWs('A1', item('t2'), 1_050);
+    expect(decideAll(m, 1_060).map((d) => d.kind)).toEqual(['agree']);
+  });
+
+  it('window mode: a forming bar agrees with any WS update within the grace window', () => {
+    const m = new FeatureMatcher(feature('intraday'), opts);
+    const bar = (close: number) => ({ symbol: 'ES', timestamp: 'M1', open: 1, high: 5, low: 1, close, volume: close * 10 });
+    m.addWs('ES M1', bar(2), 1_000);
+    m.addWs('ES M1', bar(3), 1_050);
+    m.addRest([bar(4)], 1_060, 1_070);
+    expect(decideAll(m, 1_080)).toEqual([]);
+    m.addWs('ES M1', bar(4), 1_100);
+    expect(decideAll(m, 1_110).map((d) => d.kind)).toEqual(['agree']);
+    // Nothing equal in the window: a mismatch against the nearest message.
+    m.addRest([bar(9)], 1_120, 1_130);
+    const d = decideAll(m, 1_300);
+    expect(d.map((x) => x.kind)).toEqual(['mismatch']);
+    if (d[0]!.kind === 'mismatch') expect(d[0]!.record.fields.map((f) => f.path)).toEqual(['close', 'volume']);
+  });
+
+  it('a key WS never carried is missing, and a window inside a WS gap is unmatched', () => {
+    const m = new FeatureMatcher(feature('intraday'), opts);
+    const bar = { symbol: 'NQ', timestamp: 'M1', open: 1, high: 1, low: 1, close: 1, volume: 1 };
+    m.addRest([bar], 1_000, 1_010);
+    expect(decideAll(m, 1_200).map((d) => d.kind)).toEqual(['missing-ws']);
+    m.addWs('NQ M1', { ...bar, close: 2 }, 900);
+    m.addRest([bar], 1_300, 1_310);
+    const d = decideAll(m, 1_500, () => true);
+    expect(d).toMatchObject([{ kind: 'unmatched', reason: 'ws-gap' }]);
+  });
+
+  it('volatile fields (REST differs from itself) are noise, not mismatches', () => {
+    const noise = new NoiseTracker();
+    expect(noise.addPair(['request_id'])).toEqual(['request_id']);
+    const m = new FeatureMatcher(feature('global_market', { ignoreFields: [] }), { ...opts, noise });
+    const st = (rid: number) => ({ market_id: 1, country: 'USA', status: 'OPEN', seconds_to_next_event: 5, request_id: rid });
+    m.addWs('1', st(1), 1_000);
+    m.addRest([st(2)], 1_010, 1_020);
+    const d = decideAll(m, 1_200);
+    expect(d).toMatchObject([{ kind: 'agree', noise: [{ path: 'request_id' }] }]);
+    expect(noise.volatileFields()).toEqual([{ field: 'request_id', restRate: 1, wsRate: 1, counted: false }]);
+  });
+
+  it('event cadence: a REST change must reach WS within the staleness limit', () => {
+    const f = feature('global_market', { cadence: 'on-change' });
+    const m = new FeatureMatcher(f, opts);
+    const st = (status: string) => ({ market_id: 1, country: 'USA', status, seconds_to_next_event: 1 });
+    m.addWs('1', st('CLOSED'), 900);
+    m.addRest([st('CLOSED')], 1_000, 1_005);
+    expect(m.addRest([st('OPEN')], 1_100, 1_105).staleness).toEqual([]);
+    expect(m.addWs('1', st('OPEN'), 1_300)).toEqual([{ key: '1', at: 1_100, ms: 200 }]);
+    m.addRest([st('PREOPEN')], 2_000, 2_005);
+    expect(m.decide(2_400, never).stale).toEqual([]);
+    expect(m.decide(2_600, never).stale).toEqual([{ key: '1', at: 2_000, ms: null }]);
+  });
+});
+
+describe('sessions', () => {
+  it('market sessions: a session under way at connect is partial; OPEN -> not OPEN is one session', () => {
+    const s = new MarketSessions('USA');
+    const st = (country: string, status: string) => ({ market_id: 1, country, status });
+    expect(s.onStatus(st('USA', 'OPEN'), 1)).toMatchObject({ kind: 'open', session: { index: 0, partial: true } });
+    expect(s.onStatus(st('Japan', 'CLOSED'), 2)).toBeNull();
+    expect(s.onStatus(st('USA', 'OPEN'), 3)).toBeNull();
+    expect(s.onStatus(st('USA', 'CLOSED'), 4)).toMatchObject({ kind: 'close', session: { index: 0, partial: true, closedAt: 4 } });
+    expect(s.completed()).toBe(0);
+    expect(s.onStatus(st('USA', 'OPEN'), 5)).toMatchObject({ kind: 'open', session: { index: 1, partial: false } });
+    expect(s.onStatus(st('USA', 'PREOPEN'), 6)).toMatchObject({ kind: 'close', session: { index: 1, endStatus: 'PREOPEN' } });
+    expect(s.completed()).toBe(1);
+  });
+
+  it('market sessions: starting CLOSED, the first OPEN is a whole session', () => {
+    const s = new MarketSessions('USA');
+    expect(s.onStatus({ country: 'USA', status: 'CLOSED' }, 1)).toBeNull();
+    expect(s.onStatus({ country: 'USA', status: 'OPEN' }, 2)).toMatchObject({ session: { index: 1, partial: false } });
+  });
+
+  it('fixed windows roll back to back', () => {
+    const s = new FixedSessions(100);
+    expect(s.tick(0)).toMatchObject([{ kind: 'open', session: { index: 1 } }]);
+    expect(s.tick(250).map((c) => `${c.kind}${c.session.index}`)).toEqual(['close1', 'open2', 'close2', 'open3']);
+    expect(s.completed()).toBe(2);
+  });
+});
