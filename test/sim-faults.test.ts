@@ -140,7 +140,7 @@ describe('simulate: each fault, seen from a plain client', () => {
     await c.until(() => c.of('intraday_bar').length >= 8, 5_000);
     const post = async (body: unknown) => {
       const res = await fetch(s.url + '/_sim/faults', { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(3_000) });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { specs: string[] } };
     };
     const ok = await post({ faults: ['drop=intraday:ES', 'rest500=intraday:1'] });
     expect(ok.status).toBe(200);

@@ -182,6 +182,18 @@ describe('simulate: WebSocket stream', () => {
     expect(a.frames.slice(start, start + n).map((f) => f.raw)).toEqual(b.frames.slice(0, n).map((f) => f.raw));
   });
 
+  it('spreads a big book over the interval and still sends every symbol once per interval', async () => {
+    const symbols = Array.from({ length: 120 }, (_, i) => `S${i}`);
+    const s = await sim({ speed: 10, symbols }); // 1 s / 10: every symbol every 100 ms, in 3 slices
+    const c = await client(s.wsUrl);
+    await c.until(() => c.of('intraday_bar').length >= 120 * 8, 8_000, '8 rounds of 120 bars');
+    const per = new Map<string, number>();
+    for (const f of c.of('intraday_bar')) per.set(f.msg!.data!.symbol as string, (per.get(f.msg!.data!.symbol as string) ?? 0) + 1);
+    expect(per.size).toBe(120);
+    expect(Math.max(...per.values()) - Math.min(...per.values())).toBeLessThanOrEqual(1);
+    expect((await getJson(s.url + '/api/intraday/bars/')).body).toHaveLength(120);
+  });
+
   it('close() terminates clients and frees the port', async () => {
     const s = await startSimulator({ config, port: 0 });
     const c = await Collector.connect(s.wsUrl);

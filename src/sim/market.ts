@@ -168,12 +168,15 @@ export class MarketState {
     return { symbol, timestamp: new Date(minute).toISOString(), open: price, high: price, low: price, close: price, volume: 0 };
   }
 
-  /** One intraday job run: every symbol's price moves; the current minute's bar grows or a new one starts. */
-  stepBars(): Bar[] {
+  /**
+   * One intraday job run over symbols [from, to): each price moves; the current minute's bar
+   * grows or a new one starts. Returns the bars of that range.
+   */
+  stepBars(from = 0, to = this.symbols.length): Bar[] {
     const now = this.clock.now();
     const minuteIso = new Date(Math.floor(now / MINUTE) * MINUTE).toISOString();
     const out = this.bars;
-    for (let i = 0; i < this.symbols.length; i++) {
+    for (let i = from; i < to; i++) {
       const s = this.bySymbol.get(this.symbols[i]!)!;
       s.price = Math.max(0.25, round2(s.price * (1 + 0.0004 * gaussian(s.rnd))));
       const volume = 1 + Math.floor(s.rnd() * 50);
@@ -185,7 +188,7 @@ export class MarketState {
         : { symbol: prev.symbol, timestamp: minuteIso, open: prev.close, high: Math.max(prev.close, s.price), low: Math.min(prev.close, s.price), close: s.price, volume };
       out[i] = s.bar;
     }
-    return out;
+    return from === 0 && to === this.symbols.length ? out : out.slice(from, to);
   }
 
   priceOf(symbol: string): number {

@@ -69,6 +69,8 @@ const HEARTBEAT_TICKS = 30;
  */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const CONTROL_PATH = '/_sim/faults';
+const SLICE_SYMBOLS = 50;
+const MAX_SLICES = 10;
 const MAX_CONTROL_BODY = 64 * 1024;
 
 interface Client {
@@ -81,9 +83,11 @@ interface Served {
   cfg: FeatureConfig;
   type: string;
   scoped: boolean;
-  /** The job run: move this feature's state (what REST serves from now on). */
-  step(): void;
-  /** The current state as WS payloads (one per message). */
+  /** The job runs in this many slices per interval (a big book's bars are spread over it). */
+  slices: number;
+  /** One job run over slice `i`: move that part of the state (what REST serves from now on); its WS payloads. */
+  step(i: number): readonly object[];
+  /** The whole current state as WS payloads (one per message). */
   items(): readonly object[];
   /** The current state as the REST payload, before any wrapping. */
   rest(): unknown;
@@ -130,15 +134,25 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   const byName = new Map(config.features.map((f) => [f.name, f]));
   const served: Served[] = [];
-  const serve = (name: string, s: Omit<Served, 'cfg' | 'type' | 'scoped'>) => {
+  const serve = (name: string, s: Omit<Served, 'cfg' | 'type' | 'scoped' | 'slices'> & { slices?: number }) => {
     const cfg = byName.get(name);
     if (!cfg) return;
-    served.push({ cfg, type: cfg.wsTypes[0] ?? name, scoped: cfg.accountScoped, ...s });
+    served.push({ cfg, type: cfg.wsTypes[0] ?? name, scoped: cfg.accountScoped, slices: 1, ...s });
   };
-  serve('account_balance', { step: () => state.stepAccount(), items: () => [state.account], rest: () => state.account });
-  serve('positions', { step: () => state.stepPositions(), items: () => [state.positions], rest: () => state.positions });
-  serve('intraday', { step: () => state.stepBars(), items: () => state.bars, rest: () => state.bars });
-  serve('global_market', { step: () => state.stepMarkets(), items: () => state.marketStatus, rest: () => state.marketStatus });
+  serve('account_balance', { step: () => [state.stepAccount()], items: () => [state.account], rest: () => state.account });
+  serve('positions', { step: () => [state.stepPositions()], items: () => [state.positions], rest: () => state.positions });
+  // A 500-symbol book sent in one burst would hold the event loop for the whole fan-out
+  // (pings, REST and other sockets wait); slices of ~50 symbols spread it over the interval.
+  // Each symbol still gets exactly one bar per interval.
+  const slices = Math.min(MAX_SLICES, Math.ceil(symbols.length / SLICE_SYMBOLS));
+  const sliceSize = Math.ceil(symbols.length / slices);
+  serve('intraday', {
+    slices,
+    step: (i) => state.stepBars(i * sliceSize, Math.min(symbols.length, (i + 1) * sliceSize)),
+    items: () => state.bars,
+    rest: () => state.bars,
+  });
+  serve('global_market', { step: () => { state.stepMarkets(); return state.marketStatus; }, items: () => state.marketStatus, rest: () => state.marketStatus });
   for (const f of config.features) {
     if (!served.some((s) => s.cfg === f)) log(`feature ${f.name} is not one the simulator knows how to produce: not served`);
   }
@@ -366,9 +380,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const port = (server.address() as { port: number }).port;
 
   for (const s of served) {
-    s.job = every(realMs(s.cfg.intervalMs), () => {
-      s.step();
-      if (!s.slow) emitAll(s);
+    let slice = 0;
+    s.job = every(realMs(s.cfg.intervalMs) / s.slices, () => {
+      const items = s.step(slice);
+      slice = (slice + 1) % s.slices;
+      if (!s.slow) for (const item of items) emit(s, item);
     });
   }
   every(realMs(TICK_MS), () => {
