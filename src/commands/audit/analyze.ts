@@ -142,12 +142,18 @@ export function analyzeFile(path: string, text: string, m: Matcher, opts: Analyz
 
   // Job variables: `intraday_job = IntradayJob(channel_layer=...)` then `registry.register(intraday_job, ...)`.
   const jobVars = new Map<string, RegExp>();
-  if (m.kinds.has('timer')) {
+  // Every timer form names a job class somewhere in the file; most candidate files name none.
+  if (m.kinds.has('timer') && m.features.some((fm) => firstMatch(fm.jobs, text))) {
     for (const fm of m.features) {
       if (!fm.jobs) continue;
       const names = new Set<string>();
-      const assign = new RegExp(`([A-Za-z_]\\w*)\\s*=\\s*(?:${fm.jobs.source})\\s*\\(`, fm.jobs.flags);
-      for (const a of text.matchAll(assign)) names.add(a[1]!);
+      // From each job name back to `name =` on its line: cheaper than an unanchored `(\w+)\s*=` regex.
+      for (const hit of text.matchAll(fm.jobs)) {
+        if (!/^\s*\(/.test(text.slice(hit.index + hit[0].length, hit.index + hit[0].length + 20))) continue;
+        const lineStart = text.lastIndexOf('\n', hit.index) + 1;
+        const assign = /([A-Za-z_]\w*)\s*=\s*$/.exec(text.slice(lineStart, hit.index));
+        if (assign) names.add(assign[1]!);
+      }
       if (names.size) jobVars.set(fm.name, new RegExp(`(?<![\\w.])(?:${[...names].join('|')})(?!\\w)`));
     }
 

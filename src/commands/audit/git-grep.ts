@@ -39,19 +39,9 @@ function splitZ(buf: Buffer): string[] {
   return buf.toString('utf8').split('\0').filter((s) => s !== '');
 }
 
-/**
- * Whether `root` is inside a git work tree. False (not an error) when git is not installed,
- * so the walker takes over.
- */
-export async function isGitWorkTree(root: string, signal: AbortSignal): Promise<{ git: boolean; reason?: string }> {
-  try {
-    const r = await git(['rev-parse', '--is-inside-work-tree'], root, signal);
-    if (r.code === 0 && r.stdout.toString().trim() === 'true') return { git: true };
-    return { git: false, reason: 'not a git work tree' };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { git: false, reason: 'git is not installed' };
-    throw err;
-  }
+/** Why the search is not a git one (the walker takes over). */
+export interface NotGit {
+  notGit: string;
 }
 
 export interface GitCandidates {
@@ -76,13 +66,25 @@ async function grepFiles(root: string, mode: '-E' | '-P', patterns: string[], ig
  * The files worth reading, found the way a user would with `git grep -l -i -w -E`, on the
  * tracked files only (so .gitignore is honoured by construction and git skips binaries: -I).
  */
-export async function gitCandidates(root: string, word: string[], perl: string[], ignoreCase: boolean, signal: AbortSignal): Promise<GitCandidates> {
-  const [ls, wordRes, perlRes] = await Promise.all([
-    git(['ls-files', '-z', '--', '.', ...EXCLUDES], root, signal),
-    word.length ? grepFiles(root, '-E', word, ignoreCase, true, signal) : null,
-    perl.length ? grepFiles(root, '-P', perl, ignoreCase, false, signal) : null,
-  ]);
-  if (ls.code !== 0) throw new GitError(`git ls-files failed in ${root}: ${ls.stderr || `exit ${ls.code}`}`);
+export async function gitCandidates(root: string, word: string[], perl: string[], ignoreCase: boolean, signal: AbortSignal): Promise<GitCandidates | NotGit> {
+  // All three at once, without asking `git rev-parse` first: outside a work tree they all
+  // fail fast, and inside one the audit costs what the bare git grep costs.
+  let results: [GitResult, GitResult | null, GitResult | null];
+  try {
+    results = await Promise.all([
+      git(['ls-files', '-z', '--', '.', ...EXCLUDES], root, signal),
+      word.length ? grepFiles(root, '-E', word, ignoreCase, true, signal) : null,
+      perl.length ? grepFiles(root, '-P', perl, ignoreCase, false, signal) : null,
+    ]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { notGit: 'git is not installed' };
+    throw err;
+  }
+  const [ls, wordRes, perlRes] = results;
+  if (ls.code !== 0) {
+    if (/not a git repository|must be run in a work tree/i.test(ls.stderr)) return { notGit: 'not a git work tree' };
+    throw new GitError(`git ls-files failed in ${root}: ${ls.stderr || `exit ${ls.code}`}`);
+  }
   const tracked = splitZ(ls.stdout);
   const candidates = new Set<string>();
   if (wordRes) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AuditConfig } from '../../config/types.js';
 import type { Allower } from './allow.js';
 import { analyzeFile, type Finding } from './analyze.js';
-import { gitCandidates, isGitWorkTree } from './git-grep.js';
+import { gitCandidates } from './git-grep.js';
 import type { Matcher } from './patterns.js';
 import { walk } from './walker.js';
 
@@ -89,12 +89,10 @@ export async function scan(root: string, m: Matcher, audit: AuditConfig, allow: 
 
 /** The files to read: git grep's candidates in a work tree, else every file the walk finds. */
 async function search(root: string, m: Matcher, audit: AuditConfig, stats: ScanStats, signal: AbortSignal): Promise<string[]> {
-  const where = await isGitWorkTree(root, signal);
-  const g = where.git ? await gitCandidates(root, m.gitWordPatterns, m.gitPerlPatterns, m.ignoreCase, signal) : null;
+  const g = await gitCandidates(root, m.gitWordPatterns, m.gitPerlPatterns, m.ignoreCase, signal);
   // A directory inside a work tree with nothing tracked (a copy under an ignored folder, a new
   // checkout not yet added) would pass with zero files searched: walk it instead.
-  if (g && g.tracked.length === 0) where.reason = 'no tracked files under the path';
-  if (g && g.tracked.length > 0) {
+  if (!('notGit' in g) && g.tracked.length > 0) {
     stats.engine = 'git-grep';
     stats.perlFallback = g.perlFallback;
     let covered = g.tracked;
@@ -106,7 +104,7 @@ async function search(root: string, m: Matcher, audit: AuditConfig, stats: ScanS
     const inScope = covered === g.tracked ? null : new Set(covered);
     return [...g.candidates].filter((f) => !inScope || inScope.has(f)).sort();
   }
-  stats.engineNote = where.reason ?? null;
+  stats.engineNote = 'notGit' in g ? g.notGit : 'no tracked files under the path';
   const w = await walk(root, { maxFiles: audit.maxFiles, signal });
   Object.assign(stats.skipped, { ignored: w.ignored, vendored: w.vendored, symlinks: w.symlinks });
   if (w.truncated) stats.limits.push(`more than audit.maxFiles (${audit.maxFiles}) files: the walk stopped there`);
