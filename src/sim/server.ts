@@ -70,6 +70,8 @@ const HEARTBEAT_TICKS = 30;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const CONTROL_PATH = '/_sim/faults';
 const SLICE_SYMBOLS = 50;
+const MAX_CATCH_UP = 10;
+const STATS_PATH = '/_sim/stats';
 const MAX_SLICES = 10;
 const MAX_CONTROL_BODY = 64 * 1024;
 
@@ -167,8 +169,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   let lastFrame = '';
   let stopped = false;
 
+  /**
+   * setInterval drifts: each repeat is timed from when the last callback ran, so a job of a few
+   * ms per period (a big book at high --speed) falls behind its schedule. This runs fn as many
+   * times as the monotonic clock says are due, with a bounded catch-up so a stall never
+   * turns into a burst that stalls again.
+   */
   const every = (ms: number, fn: () => void, set = timers): NodeJS.Timeout => {
-    const t = setInterval(fn, ms);
+    const start = performance.now();
+    let done = 0;
+    const t = setInterval(() => {
+      // The small slack absorbs a timer that fires a hair before the period by this clock.
+      const due = Math.floor((performance.now() - start) / ms + 0.02);
+      if (due - done > MAX_CATCH_UP) done = due - MAX_CATCH_UP;
+      while (done < due && !stopped) { done += 1; fn(); }
+    }, ms);
     set.add(t);
     return t;
   };
@@ -304,6 +319,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
     if (method !== 'GET' && method !== 'HEAD') return json(res, 405, { detail: 'method not allowed' }, { allow: 'GET' });
     if (path === healthPath) return json(res, 200, { ok: true });
+    if (path === STATS_PATH) return json(res, 200, { ...stats, messages: stats.messages });
     if (path === flagsPath) return json(res, 200, watcher.view());
     const s = restRoutes.get(path);
     if (!s) return json(res, 404, { detail: 'not found' });
