@@ -1,4 +1,4 @@
-import type { AuditConfig, BackendConfig, FeatureConfig, Thresholds } from './types.js';
+import type { AuditConfig, BackendConfig, FeatureConfig, Thresholds, VerifyGateConfig } from './types.js';
 
 /** PROTOCOL.md section 2: the braces are a Redis Cluster hash tag (all keys, one slot). */
 export const DEFAULT_PREFIX = '{thor:cutover}';
@@ -13,6 +13,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   minMessages: 3,
   maxStalenessMs: 10_000,
 };
+
+/** The runbook's "1-2 full market sessions": one is the least a gate may ask for. */
+export const DEFAULT_VERIFY_GATE: VerifyGateConfig = { requiredSessions: 1, gate: true };
 
 export const DEFAULT_BACKEND: BackendConfig = {
   url: 'http://127.0.0.1:8000',

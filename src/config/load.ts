@@ -9,6 +9,7 @@ import {
   DEFAULT_PREFIX,
   DEFAULT_REDIS_URL,
   DEFAULT_THRESHOLDS,
+  DEFAULT_VERIFY_GATE,
 } from './defaults.js';
 import { parseDuration } from './duration.js';
 import type { AuditAllow, Cadence, Config, FeatureConfig, LegacyCode, Thresholds } from './types.js';
@@ -204,7 +205,7 @@ function readFile(path: string, explicit: boolean): { obj: Obj; path: string } |
   return { obj: parsed, path };
 }
 
-const TOP_FIELDS = ['$schema', 'redis', 'backend', 'market', 'thresholds', 'features', 'audit'] as const;
+const TOP_FIELDS = ['$schema', 'redis', 'backend', 'market', 'thresholds', 'features', 'audit', 'verify'] as const;
 
 /** Defaults < config file < THOR_CUTOVER_* env < flags; validated once, every problem listed. */
 export function loadConfig(inputs: ConfigInputs): Config {
@@ -311,6 +312,18 @@ export function loadConfig(inputs: ConfigInputs): Config {
     }
   }
 
+  const verify = { ...DEFAULT_VERIFY_GATE };
+  if (raw.verify !== undefined) {
+    if (!isObj(raw.verify)) p.add('verify', 'object with requiredSessions, gate');
+    else {
+      unknownKeys(raw.verify, ['requiredSessions', 'gate'], 'verify', p);
+      const n = num(raw.verify, 'requiredSessions', 'verify', p, 1);
+      if (n !== undefined && !Number.isInteger(n)) p.add('verify.requiredSessions', 'a whole number >= 1', n);
+      else verify.requiredSessions = n ?? verify.requiredSessions;
+      verify.gate = bool(raw.verify, 'gate', 'verify', p) ?? verify.gate;
+    }
+  }
+
   // env, then flags
   redisUrl = inputs.redisUrl ?? (env.THOR_CUTOVER_REDIS_URL || undefined) ?? redisUrl;
   prefix = inputs.prefix ?? (env.THOR_CUTOVER_PREFIX || undefined) ?? prefix;
@@ -369,6 +382,7 @@ export function loadConfig(inputs: ConfigInputs): Config {
     market: { country },
     features: list,
     audit,
+    verify,
   };
 }
 

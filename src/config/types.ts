@@ -108,6 +108,14 @@ export interface RedisConfig {
   prefix: string;
 }
 
+/** What `enable` requires of the previous feature's verify records (the verify gate). */
+export interface VerifyGateConfig {
+  /** Complete market sessions (or windows) a passing verify must cover. */
+  requiredSessions: number;
+  /** false: enable ignores verify records; the cutover order still applies. */
+  gate: boolean;
+}
+
 export interface Config {
   /** Absolute path of the config file, or null when only defaults/env/flags applied. */
   file: string | null;
@@ -118,4 +126,5 @@ export interface Config {
   /** Features in cutover order. */
   features: FeatureConfig[];
   audit: AuditConfig;
+  verify: VerifyGateConfig;
 }
