@@ -1,0 +1,88 @@
+import { Option, type Command } from 'commander';
+import { parseDuration } from '../../config/duration.js';
+import { UsageError } from '../../errors.js';
+import { makeOutput } from '../../output/format.js';
+import { action, backendOptions, intArg, type Register } from '../register.js';
+
+function durationArg(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration such as 90s, 10m or 2h, got "${value}"`);
+    return ms;
+  };
+}
+
+function speedArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--speed takes a number above zero, got "${value}"`);
+  return n;
+}
+
+export const register: Register = (program: Command, io, setExit) => {
+  const cmd = program
+    .command('verify [features...]')
+    .description('the runbook\'s step 3.3 checklist over N market sessions: a verdict for people, the enable gate and CI')
+    .option('--sessions <n>', 'complete market sessions (or windows) to observe; one under way at start does not count', intArg('--sessions', 1), 1)
+    .option('--session-length <duration>', 'fixed windows of this length instead of market sessions (backends without market_status)', durationArg('--session-length'))
+    .option('--max-wait <duration>', 'give up after this long (real time): inconclusive if the sessions were not all seen', durationArg('--max-wait'))
+    .option('--speed <n>', 'rehearsal speed: divides every interval and session length (match thor-cutover simulate --speed)', speedArg, 1)
+    .option('--shadow', 'runbook phase 2: check every feature streams while its flag is off')
+    .option('--junit <file>', 'write JUnit XML: one testcase per checklist item per session')
+    .option('--json [file]', 'the report as one JSON document (with schemaVersion): to FILE, or to stdout without one')
+    .option('--actor <name>', 'who ran it, recorded with the verdict (default: THOR_CUTOVER_ACTOR, else user@host)')
+    .addOption(new Option('--record-timeout <duration>', 'how long to retry recording the verdict if Redis is away at the end').argParser(durationArg('--record-timeout')).default(60_000, '60s'))
+    .addHelpText('after', `
+Checklist (each item per session and overall, thresholds from the config's thresholds):
+  a) interval    p95 inter-arrival within tolerance, missed beats under the limit
+                 (event-driven features: REST changes reach WS within the staleness limit)
+  b) fields      every required field in every message, no type changes
+  c) values      REST and WS agree (the parity rule), mismatch rate within the allowed rate
+  d) errors      no error_message, no malformed frames, no REST errors
+  e) connection  reconnects within the limit, no gap longer than one interval
+  f) scoping     with a token configured: account features never reach a socket without it
+
+Verdicts: pass (exit 0), fail (1), could not run (2), inconclusive (3: too few messages,
+or not all sessions seen before --max-wait). Ctrl-C prints what was seen and exits 130.
+Every finished run is recorded in Redis; \`status\` shows it, and \`enable\` of the next
+feature requires a passing verify of the previous one since it was enabled.
+
+Examples:
+  $ thor-cutover verify account_balance --sessions 2
+  $ thor-cutover verify --sessions 2                      # every feature that is on
+  $ thor-cutover verify --shadow --session-length 10m     # all features stream while flags are off
+  $ thor-cutover verify positions --junit verify.xml --json verify.json   # in CI`);
+  backendOptions(cmd);
+  cmd.action(action(io, setExit, async (ctx, features) => {
+    const { runVerify } = await import('./run.js');
+    const { printVerify, progressLine, progressWriter } = await import('./render.js');
+    const o = ctx.opts as {
+      sessions: number; sessionLength?: number; maxWait?: number; speed: number; shadow?: boolean; junit?: string;
+      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean;
+    };
+    let jsonFile: string | undefined;
+    // `--json positions` reads as the feature, not a file named "positions".
+    if (typeof o.json === 'string') {
+      if (ctx.config.features.some((f) => f.name === o.json)) features = [...features, o.json];
+      else jsonFile = o.json;
+    }
+    const out = makeOutput(ctx.io, { json: o.json !== undefined && jsonFile === undefined, color: o.color });
+    const bar = progressWriter(out);
+    const report = await runVerify(ctx, {
+      features,
+      sessions: o.sessions,
+      sessionLengthMs: o.sessionLength ?? null,
+      maxWaitMs: o.maxWait ?? null,
+      speed: o.speed,
+      shadow: Boolean(o.shadow),
+      actor: o.actor,
+      recordTimeoutMs: o.recordTimeout,
+    }, {
+      started: (i) => ctx.io.stderr.write(
+        `verify: watching ${i.features.join(', ')} on ${i.url} until ${i.sessions} complete ${i.mode === 'market' ? `${i.market} market session${i.sessions === 1 ? '' : 's'}` : `window${i.sessions === 1 ? '' : 's'}`} (Ctrl-C stops early)\n`,
+      ),
+      progress: out.progress ? (p) => bar.show(progressLine(p, ctx.config.market.country)) : undefined,
+      note: (text) => { bar.clear(); ctx.io.stderr.write(`${text}\n`); },
+    }).finally(() => bar.clear());
+    return printVerify(out, report, { jsonFile, junitFile: o.junit });
+  }));
+};

@@ -1,0 +1,96 @@
+import { formatDuration, jsonDocument, printJson, warn, type Output } from '../../output/format.js';
+import { CHECKS, count, type CheckResult, type ItemStatus, type Verdict } from './checklist.js';
+import type { Progress, VerifyReport } from './run.js';
+
+/**
+ * The runbook's step 3.3 checklist, ticked: `[x]` passed, `[ ]` failed, `[?]` not enough
+ * evidence, `[-]` does not apply. Failed lines carry the measured value and the limit.
+ */
+
+const MARK: Record<ItemStatus, string> = { pass: '[x]', fail: '[ ]', inconclusive: '[?]', skipped: '[-]' };
+
+function verdictWord(out: Output, v: Verdict, interrupted = false): string {
+  const s = out.style;
+  const word = interrupted ? 'INCONCLUSIVE (interrupted)' : v.toUpperCase();
+  return v === 'pass' ? s.ok(word) : v === 'fail' ? s.bad(word) : s.warn(word);
+}
+
+function line(out: Output, it: CheckResult, indent: string): string {
+  const s = out.style;
+  const meta = CHECKS.find((c) => c.id === it.check)!;
+  const text = it.status === 'fail' || it.status === 'inconclusive' ? it.detail ?? it.summary : it.summary;
+  const mark = it.status === 'pass' ? s.ok(MARK.pass) : it.status === 'fail' ? s.bad(MARK.fail) : it.status === 'inconclusive' ? s.warn(MARK.inconclusive) : s.dim(MARK.skipped);
+  return `${indent}${mark} ${meta.letter}) ${it.check}: ${it.status === 'skipped' ? s.dim(text) : text}\n`;
+}
+
+export function renderChecklist(out: Output, r: VerifyReport): string {
+  const s = out.style;
+  const interrupted = r.stopReason === 'interrupted';
+  const unit = r.sessionMode === 'market' ? `${r.market} market session${r.sessionsRequired === 1 ? '' : 's'}` : `window${r.sessionsRequired === 1 ? '' : 's'} of ${formatDuration(r.sessionLengthMs ?? 0)}`;
+  let o = `${s.bold('verify')} ${r.features.map((f) => f.feature).join(', ')}${r.shadow ? ' (shadow: flags off)' : ''}: `
+    + `${r.sessionsCompleted} of ${r.sessionsRequired} ${unit}${r.speed !== 1 ? ` · speed ${r.speed}` : ''} · ${formatDuration(r.durationMs)}\n`;
+  o += s.dim(`${r.wsUrl} · run ${r.runId} · by ${r.actor}`) + '\n';
+
+  for (const sess of r.sessions) {
+    o += `\nsession ${sess.index} · ${sess.label} · ${verdictWord(out, sess.verdict)}\n`;
+    for (const f of sess.features) {
+      o += `  ${f.feature} (${count(f.messages)} msgs)\n`;
+      for (const it of f.items) o += line(out, it, '    ');
+    }
+  }
+  for (const ig of r.ignoredSessions) o += s.dim(`\nnot counted: ${ig.label}: ${ig.reason}`) + (r.ignoredSessions.at(-1) === ig ? '\n' : '');
+
+  o += `\n${s.bold('overall')}\n`;
+  for (const f of r.features) {
+    o += `  ${f.feature}: ${verdictWord(out, f.verdict)}\n`;
+    for (const it of f.items) o += line(out, it, '    ');
+  }
+
+  if (r.problems.length) {
+    o += `\n${s.bold('problems')}\n`;
+    for (const p of r.problems) o += `  ${p.status === 'fail' ? s.bad(s.glyph.fail) : s.warn('?')} ${p.message}\n`;
+  }
+  o += `\nverdict: ${verdictWord(out, r.verdict, interrupted)} (exit ${r.exitCode})\n`;
+  return o;
+}
+
+/** Prints the report (stdout), the JSON and JUnit files, and returns the exit code. */
+export async function printVerify(out: Output, r: VerifyReport, files: { jsonFile?: string; junitFile?: string }): Promise<number> {
+  const { writeFile } = await import('node:fs/promises');
+  if (files.junitFile) {
+    const { renderJunit } = await import('./junit.js');
+    await writeFile(files.junitFile, renderJunit(r));
+  }
+  if (files.jsonFile) await writeFile(files.jsonFile, jsonDocument('verify', r));
+  if (out.format === 'json') printJson(out, 'verify', r);
+  else out.io.stdout.write(renderChecklist(out, r));
+  for (const rec of r.records) {
+    if (!rec.written) warn(out, `the verdict for ${rec.feature} could not be recorded in Redis (${rec.error}); it is only in this output`);
+  }
+  if (r.records.length && r.records.every((x) => x.written) && out.format !== 'json') {
+    out.io.stderr.write(out.errStyle.dim(`recorded in ${r.records.map((x) => x.key).join(', ')}`) + '\n');
+  }
+  return r.exitCode;
+}
+
+/** "session 1/2 open · 12m04s · 1,204 msgs · 0 mismatches" */
+export function progressLine(p: Progress, market: string | null): string {
+  const n = Math.min(p.completed + 1, p.required);
+  const where = p.open ? `session ${n}/${p.required} open` : `waiting for session ${n}/${p.required}${market && p.marketStatus ? ` (${market} ${p.marketStatus})` : ''}`;
+  return `${where} · ${formatDuration(p.elapsedMs)} · ${count(p.messages)} msgs · ${count(p.mismatches)} mismatches`;
+}
+
+/** Rewrites one line on a TTY stderr; `clear()` before anything else is printed. */
+export function progressWriter(out: Output): { show(text: string): void; clear(): void } {
+  let shown = false;
+  return {
+    show(text) {
+      out.io.stderr.write(`\r\x1b[2K${out.errStyle.dim(text)}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) out.io.stderr.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
