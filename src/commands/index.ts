@@ -5,10 +5,11 @@ import { register as enable } from './enable/command.js';
 import { register as disable } from './disable/command.js';
 import { register as history } from './history/command.js';
 import { register as audit } from './audit/command.js';
+import { register as doctor } from './doctor/command.js';
 import { register as verify } from './verify/command.js';
 
 /**
  * Every command registers its options here; its logic is imported lazily inside the
  * action, so `status` never loads ws, undici or the analysis engine.
  */
-export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, verify];
+export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, verify, doctor];

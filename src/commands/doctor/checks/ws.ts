@@ -1,0 +1,358 @@
+import type { Config, FeatureConfig } from '../../../config/types.js';
+import { formatDuration } from '../../../output/format.js';
+import { WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
+import { check, type Check } from '../types.js';
+
+/**
+ * PROTOCOL.md section 3: a heartbeat every 30 ticks of the backend's scheduler. The runbook
+ * does not say how long a tick is; the simulator's is a second, as is the runbook's job loop.
+ */
+export const HEARTBEAT_EVERY_MS = 30_000;
+/** Types the protocol knows that carry no feature: never "unclaimed". */
+const PROTOCOL_TYPES = new Set(['heartbeat', 'pong', 'error_message']);
+/** PROTOCOL.md: "Other types (quote_tick, vwap_update, ...) may appear and are not errors." */
+const KNOWN_EXTRAS = new Set(['quote_tick', 'vwap_update']);
+/** Protocol and WS pings while watching; the first goes out one interval after the handshake. */
+const PING_EVERY_MS = 250;
+
+interface Seen { count: number; firstAt: number; lastAt: number }
+
+export interface WsObservation {
+  url: string;
+  startedAt: number;
+  endedAt: number;
+  openedAt: number | null;
+  handshakeMs: number | null;
+  /** The server closed an open socket while we watched. */
+  closedByServer: { code: number; reason: string; at: number } | null;
+  /** The handshake never completed and nothing said why before the window ended. */
+  noAnswer: boolean;
+  stats: WsClientStats;
+  types: Map<string, Seen>;
+  heartbeat: { seen: Seen | null; last: Record<string, unknown> | null; flags: Record<string, boolean> | null; flagsAt: number | null };
+  errorMessages: { count: number; first: string | null };
+  /** Backend timestamp minus arrival time, the largest (closest to the truth) per source. */
+  clock: { heartbeat: number | null; payload: number | null; samples: number };
+}
+
+export interface WsPlan {
+  config: Config;
+  speed: number;
+  /** Stop watching at this time (epoch ms) at the latest. */
+  until: number;
+  signal: AbortSignal;
+}
+
+const featureOfType = (config: Config) => new Map(config.features.flatMap((f) => f.wsTypes.map((t) => [t, f] as const)));
+
+/** Account-scoped features reach only sockets with the token: without one there is nothing to wait for. */
+function awaited(config: Config): FeatureConfig[] {
+  return config.features.filter((f) => !(f.accountScoped && !config.backend.token));
+}
+
+function parseTimestamp(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return v < 1e12 ? v * 1000 : v;
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? null : t;
+  }
+  return null;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * One connection, no reconnect: watch until every expected type, a heartbeat and a pong
+ * have arrived, or until the window ends. Never throws for what a server does wrong.
+ */
+export function observeWs(plan: WsPlan): Promise<WsObservation> {
+  const { config, until, signal } = plan;
+  const startedAt = Date.now();
+  const byType = featureOfType(config);
+  const waitFor = awaited(config);
+  const client = new WsClient({
+    url: config.backend.wsUrl,
+    token: config.backend.token,
+    tokenIn: config.backend.tokenIn,
+    handshakeTimeoutMs: Math.max(100, Math.min(config.backend.timeoutMs, until - startedAt)),
+    pingIntervalMs: PING_EVERY_MS,
+    // A missing WS pong is reported, not acted on: the socket stays up for the whole window.
+    pongTimeoutMs: Math.max(1_000, until - startedAt + 1_000),
+    staleAfterMs: Math.max(1_000, until - startedAt + 1_000),
+    reconnect: false,
+  });
+  const obs: WsObservation = {
+    url: client.stats().url,
+    startedAt,
+    endedAt: startedAt,
+    openedAt: null,
+    handshakeMs: null,
+    closedByServer: null,
+    noAnswer: false,
+    stats: client.stats(),
+    types: new Map(),
+    heartbeat: { seen: null, last: null, flags: null, flagsAt: null },
+    errorMessages: { count: 0, first: null },
+    clock: { heartbeat: null, payload: null, samples: 0 },
+  };
+  const see = (map: Map<string, Seen>, key: string, at: number) => {
+    const s = map.get(key);
+    if (s) { s.count += 1; s.lastAt = at; } else map.set(key, { count: 1, firstAt: at, lastAt: at });
+  };
+  const sample = (source: 'heartbeat' | 'payload', ts: unknown, at: number) => {
+    const t = parseTimestamp(ts);
+    if (t === null) return;
+    const skew = t - at;
+    obs.clock.samples += 1;
+    obs.clock[source] = obs.clock[source] === null ? skew : Math.max(obs.clock[source]!, skew);
+  };
+  const satisfied = () =>
+    obs.openedAt !== null
+    && obs.heartbeat.seen !== null
+    && client.stats().rtt.protocol.count > 0
+    && waitFor.every((f) => f.wsTypes.some((t) => obs.types.has(t)));
+
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      obs.endedAt = Date.now();
+      obs.stats = client.stats();
+      if (obs.openedAt === null && obs.stats.lastHandshakeStatus === null && obs.stats.lastClose === null) obs.noAnswer = true;
+      void client.stop().then(() => resolve(obs));
+    };
+    const timer = setTimeout(finish, Math.max(0, until - Date.now()));
+    signal.addEventListener('abort', finish, { once: true });
+
+    // WsClient re-emits socket errors as events: without a listener an 'error' event would throw.
+    client.on('error', () => {});
+    client.on('open', (e) => { obs.openedAt = e.at; obs.handshakeMs = e.handshakeMs; });
+    client.on('close', (e) => {
+      if (done) return;
+      if (e.wasOpen) obs.closedByServer = { code: e.code, reason: e.reason, at: e.at };
+      finish();
+    });
+    client.on('pong', () => { if (satisfied()) finish(); });
+    client.on('message', (m: WsMessage) => {
+      see(obs.types, m.type, m.at);
+      const data = isObject(m.data) ? m.data : null;
+      if (m.type === 'heartbeat') {
+        obs.heartbeat.seen = obs.types.get('heartbeat')!;
+        obs.heartbeat.last = data;
+        if (data) sample('heartbeat', data.timestamp, m.at);
+        if (data && isObject(data.flags)) {
+          const flags: Record<string, boolean> = {};
+          for (const [k, v] of Object.entries(data.flags)) if (typeof v === 'boolean') flags[k] = v;
+          obs.heartbeat.flags = flags;
+          obs.heartbeat.flagsAt = m.at;
+        }
+      } else if (m.type === 'error_message') {
+        obs.errorMessages.count += 1;
+        obs.errorMessages.first ??= data && typeof data.message === 'string' ? data.message.slice(0, 120) : JSON.stringify(m.data ?? null).slice(0, 120);
+      } else {
+        const f = byType.get(m.type);
+        // Only a payload stamped when it is made says what time the backend thinks it is (not a bar's minute).
+        if (f && data && f.cadence === 'periodic' && f.versionField === 'timestamp') sample('payload', data.timestamp, m.at);
+      }
+      if (satisfied()) finish();
+    });
+    client.start();
+  });
+}
+
+const CLOSE_CODES: Record<number, { meaning: string; hint: string }> = {
+  1000: { meaning: 'normal closure', hint: 'the backend ended the connection on purpose: see the consumer\'s disconnect logic' },
+  1001: { meaning: 'going away', hint: 'the backend (or a proxy) is shutting down or restarting' },
+  1006: { meaning: 'abnormal closure: dropped without a close frame', hint: 'a crash, a proxy idle timeout, or a network cut: see the backend and proxy logs' },
+  1008: { meaning: 'policy violation', hint: 'the consumer or a proxy rejected the connection: origin, auth or message policy' },
+  1011: { meaning: 'internal error', hint: 'the consumer raised an exception: see the backend logs' },
+  1012: { meaning: 'service restart', hint: 'the backend is restarting (a deploy?): run doctor again once it is up' },
+  1013: { meaning: 'try again later', hint: 'the backend is overloaded or not ready' },
+  4001: { meaning: 'unauthorized (application code)', hint: 'the consumer rejected the credentials: check --token / THOR_CUTOVER_TOKEN and backend.tokenIn' },
+  4003: { meaning: 'forbidden (application code)', hint: 'the token is valid but may not open this stream: check its permissions' },
+  4401: { meaning: 'unauthorized (application code, HTTP 401 + 4000)', hint: 'the consumer rejected the token after accepting the socket: pass the right --token (THOR_CUTOVER_TOKEN), and check backend.tokenIn (query, header or both)' },
+  4403: { meaning: 'forbidden (application code, HTTP 403 + 4000)', hint: 'the token is valid but may not open this stream: check its permissions' },
+};
+
+export function explainClose(code: number): { meaning: string; hint: string } {
+  const known = CLOSE_CODES[code];
+  if (known) return known;
+  if (code >= 4000 && code <= 4999) {
+    return { meaning: 'application-defined code', hint: `the backend's consumer chose ${code} (self.close(code=${code})): look it up there` };
+  }
+  return { meaning: 'unexpected close code', hint: 'see the backend and proxy logs' };
+}
+
+function handshakeCheck(config: Config, o: WsObservation): Check {
+  const id = 'ws.handshake';
+  const title = 'WebSocket';
+  const s = o.stats;
+  if (o.openedAt !== null) {
+    const base = `101 Switching Protocols in ${formatDuration(o.handshakeMs ?? 0)} · ${o.url}`;
+    if (o.closedByServer) {
+      const c = o.closedByServer;
+      const { meaning, hint } = explainClose(c.code);
+      return check('ws', id, title, 'fail',
+        `${base}, then closed by the server after ${formatDuration(c.at - o.openedAt)}: ${c.code} ${meaning}${c.reason ? ` ("${c.reason.slice(0, 80)}")` : ''}`, hint);
+    }
+    return check('ws', id, title, 'pass', `${base} · open ${formatDuration(o.endedAt - o.openedAt)}`);
+  }
+  const status = s.lastHandshakeStatus;
+  if (status !== null && status !== 101) {
+    const hint = status === 401 || status === 403
+      ? (config.backend.token
+        ? 'the backend refused the token on the handshake: check --token and backend.tokenIn (query, header or both)'
+        : 'the stream needs a token: pass --token or set THOR_CUTOVER_TOKEN')
+      : status === 404
+        ? `nothing serves WebSockets at ${new URL(config.backend.wsUrl).pathname}: set --ws-url or backend.wsPath (the runbook's is /ws/), and check the ASGI routing`
+        : 'the server answered the upgrade with plain HTTP: is the ASGI server (daphne/uvicorn) behind this address, and does the proxy pass Upgrade headers?';
+    return check('ws', id, title, 'fail', `handshake refused: HTTP ${status} from ${o.url}`, hint);
+  }
+  const err = s.lastError ?? '';
+  if (o.noAnswer || /handshake has timed out/i.test(err)) {
+    return check('ws', id, title, 'fail', `no answer to the WebSocket handshake within ${formatDuration(o.endedAt - o.startedAt)} from ${o.url}`,
+      'something holds the connection but never answers the upgrade: a proxy that does not pass Upgrade/Connection headers (nginx: proxy_http_version 1.1), a plain WSGI server instead of daphne/uvicorn, or a stuck ASGI worker');
+  }
+  if (/ECONNREFUSED/.test(err)) {
+    return check('ws', id, title, 'fail', `connection refused at ${o.url}`, 'is the ASGI server (daphne/uvicorn) running? set --ws-url or --url');
+  }
+  return check('ws', id, title, 'fail', `cannot open ${o.url}: ${err || 'closed before the handshake'}`, 'check --ws-url / --url and that the backend is up');
+}
+
+function unclaimedTypes(config: Config, o: WsObservation): string[] {
+  const claimed = featureOfType(config);
+  return [...o.types.keys()].filter((t) => !claimed.has(t) && !PROTOCOL_TYPES.has(t) && !KNOWN_EXTRAS.has(t)).sort();
+}
+
+function typeCheck(config: Config, f: FeatureConfig, o: WsObservation, speed: number): Check {
+  const id = `ws.type.${f.name}`;
+  const title = `WS ${f.name}`;
+  if (o.openedAt === null) return check('ws', id, title, 'skip', 'no WebSocket connection');
+  const intervalMs = f.intervalMs / speed;
+  const limitMs = 2 * intervalMs;
+  const watchedMs = o.endedAt - o.openedAt;
+  const seen = f.wsTypes.map((t) => ({ t, s: o.types.get(t) })).filter((x) => x.s) as { t: string; s: Seen }[];
+  const types = f.wsTypes.map((t) => `"${t}"`).join(' or ');
+  if (seen.length) {
+    const first = Math.min(...seen.map((x) => x.s.firstAt)) - o.openedAt;
+    const count = seen.reduce((n, x) => n + x.s.count, 0);
+    const measured = `${seen.map((x) => x.t).join(', ')}: first after ${formatDuration(first)} (limit ${formatDuration(limitMs)}) · ${count} message${count === 1 ? '' : 's'}`;
+    if (f.accountScoped && !config.backend.token) {
+      return check('ws', id, title, 'warn', `${measured} · received without a token`,
+        'account-scoped data reached a socket that presented no token: the consumer should send it only to authenticated sockets');
+    }
+    if (f.cadence === 'periodic' && first > limitMs) {
+      return check('ws', id, title, 'warn', measured,
+        `the first message took longer than two intervals (${formatDuration(intervalMs)} each): the job runs late or slower than features.${f.name}.interval says`);
+    }
+    return check('ws', id, title, 'pass', measured);
+  }
+  if (f.accountScoped && !config.backend.token) {
+    return check('ws', id, title, 'skip', `not checked: ${types} is account-scoped and goes only to sockets with a token; pass --token`);
+  }
+  const none = `no ${types} in ${formatDuration(watchedMs)}`;
+  if (f.cadence !== 'periodic') {
+    return check('ws', id, title, 'warn', `${none} (${f.cadence}: sent when something happens)`, 'nothing may have happened in the window; run parity for a longer look');
+  }
+  if (watchedMs < limitMs) {
+    return check('ws', id, title, 'warn', `${none}: shorter than two intervals (${formatDuration(limitMs)})`, `raise --timeout above ${formatDuration(limitMs)} to judge it`);
+  }
+  const unclaimed = unclaimedTypes(config, o);
+  const renamed = unclaimed.length
+    ? `; these arrived and no feature claims them: ${unclaimed.join(', ')}: if one is ${f.name}, set features.${f.name}.wsTypes`
+    : `; if the backend names the type differently, set features.${f.name}.wsTypes`;
+  return check('ws', id, title, 'fail', `${none} (expected every ${formatDuration(intervalMs)})`,
+    `the job that broadcasts ${f.name} is not running or not sending to the channel layer (runbook: "Check job is executing")${renamed}`);
+}
+
+function otherCheck(config: Config, o: WsObservation): Check {
+  const id = 'ws.other';
+  const title = 'WS other traffic';
+  if (o.openedAt === null) return check('ws', id, title, 'skip', 'no WebSocket connection');
+  const unclaimed = unclaimedTypes(config, o);
+  const extras = [...o.types.keys()].filter((t) => KNOWN_EXTRAS.has(t)).sort();
+  const bad = o.stats.badFrames;
+  const badCount = bad.binary + bad.nonJson + bad.noType;
+  const problems: string[] = [];
+  const hints: string[] = [];
+  if (unclaimed.length) {
+    problems.push(`no feature claims ${unclaimed.map((t) => `${t} ×${o.types.get(t)!.count}`).join(', ')}`);
+    hints.push('if a type carries a feature, add it to that feature\'s wsTypes in the config');
+  }
+  if (o.errorMessages.count) {
+    problems.push(`${o.errorMessages.count} error_message${o.errorMessages.count === 1 ? '' : 's'} ("${o.errorMessages.first}")`);
+    hints.push('the backend reports errors on the stream: see its logs');
+  }
+  if (badCount) {
+    problems.push(`${badCount} frame${badCount === 1 ? '' : 's'} not {"type","data"} JSON${bad.samples[0] ? ` (${bad.samples[0].kind}: ${JSON.stringify(bad.samples[0].sample.slice(0, 40))})` : ''}`);
+    hints.push('something sends frames that are not JSON objects with a type: clients drop them');
+  }
+  const extra = extras.length ? ` · known extras: ${extras.join(', ')}` : '';
+  if (problems.length) return check('ws', id, title, 'warn', problems.join(' · ') + extra, hints.join('; '));
+  return check('ws', id, title, 'pass', `nothing unexpected${extra}`);
+}
+
+function heartbeatCheck(o: WsObservation, speed: number): Check {
+  const id = 'ws.heartbeat';
+  const title = 'heartbeat';
+  if (o.openedAt === null) return check('ws', id, title, 'skip', 'no WebSocket connection');
+  const everyMs = HEARTBEAT_EVERY_MS / speed;
+  const watchedMs = o.endedAt - o.openedAt;
+  const hb = o.heartbeat;
+  if (!hb.seen) {
+    const none = `none in ${formatDuration(watchedMs)} (sent every 30 ticks, ~${formatDuration(everyMs)})`;
+    // A window shorter than the heartbeat period proves nothing: no data is never a pass, nor a fail.
+    if (watchedMs < everyMs * 1.2) {
+      return check('ws', id, title, 'warn', none, `this run watched less than one heartbeat period: run with --timeout ${Math.ceil((everyMs * 1.2) / 1000) + 1}s to wait for one`);
+    }
+    return check('ws', id, title, 'fail', none,
+      'runbook "Heartbeat Not Broadcasting?": run_heartbeat() needs the channel_layer and must send every 30 ticks; is the scheduler running?');
+  }
+  const d = hb.last ?? {};
+  const jobs = Array.isArray(d.active_jobs) ? d.active_jobs.map(String) : null;
+  const parts = [`${hb.seen.count} in ${formatDuration(watchedMs)}`];
+  if (typeof d.tick === 'number') parts.push(`tick ${d.tick}`);
+  if (jobs) parts.push(`active_jobs: ${jobs.length ? jobs.join(', ') : 'none'}`);
+  parts.push(hb.flags ? `flags for ${Object.keys(hb.flags).length} features` : 'no flags');
+  const measured = parts.join(' · ');
+  const missing = ['timestamp', 'tick', 'active_jobs'].filter((k) => !(k in d));
+  if (missing.length) {
+    return check('ws', id, title, 'warn', `${measured} · missing ${missing.join(', ')}`, 'PROTOCOL.md section 3: a heartbeat\'s data has timestamp, tick and active_jobs');
+  }
+  if (jobs && jobs.length === 0) {
+    return check('ws', id, title, 'warn', measured, 'no job is registered as running: runbook "Check job is executing" (JobRegistry in heartbeat.py)');
+  }
+  return check('ws', id, title, 'pass', measured);
+}
+
+function pingCheck(o: WsObservation): Check {
+  const id = 'ws.ping';
+  const title = 'ping/pong';
+  if (o.openedAt === null) return check('ws', id, title, 'skip', 'no WebSocket connection');
+  const { protocol, ws } = o.stats.rtt;
+  const wsPart = ws.count ? `WS ping ${formatDuration(ws.meanMs ?? 0)} (n=${ws.count})` : 'no WS pong';
+  if (protocol.count) {
+    return check('ws', id, title, 'pass', `{"type":"ping"} ${formatDuration(protocol.meanMs ?? 0)} (n=${protocol.count}, max ${formatDuration(protocol.maxMs ?? 0)}) · ${wsPart}`);
+  }
+  const watchedMs = o.endedAt - o.openedAt;
+  if (watchedMs < PING_EVERY_MS * 3) return check('ws', id, title, 'skip', `connection too short to ping (${formatDuration(watchedMs)})`);
+  if (ws.count) {
+    return check('ws', id, title, 'warn', `no answer to {"type":"ping"} · ${wsPart}`,
+      'the consumer does not answer protocol pings with {"type":"pong","timestamp":...} (PROTOCOL.md section 3): clients that rely on them think the socket is dead');
+  }
+  return check('ws', id, title, 'fail', `no pong of either kind in ${formatDuration(watchedMs)}`,
+    'the backend\'s event loop may be blocked, or a proxy swallows control frames');
+}
+
+export function wsChecks(config: Config, o: WsObservation, speed: number): Check[] {
+  return [
+    handshakeCheck(config, o),
+    ...config.features.map((f) => typeCheck(config, f, o, speed)),
+    otherCheck(config, o),
+    heartbeatCheck(o, speed),
+    pingCheck(o),
+  ];
+}

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { action, backendOptions, jsonOption, type Register } from '../register.js';
+
+function durationArg(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration above zero such as 30s or 1500ms, got "${value}"`);
+    return ms;
+  };
+}
+
+function speedArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--speed takes a number above zero, got "${value}"`);
+  return n;
+}
+
+export const register: Register = (program: Command, io, setExit) => {
+  const cmd = program
+    .command('doctor')
+    .description('the runbook\'s debugging section as one command: config, Redis, REST, WebSocket, flags, clocks')
+    .option('--timeout <duration>', 'bound for the whole run (default: two of the longest interval + 2s, within 3s..2m)', durationArg('--timeout'))
+    .option('--speed <n>', 'divide every interval by n (a rehearsal backend: `simulate --speed n`)', speedArg, 1)
+    .addHelpText('after', `
+Checks: config · Redis (reachable, round trip, key layout, env vs Redis) · REST (each
+feature's endpoint) · WebSocket (handshake, each message type within two intervals,
+other traffic, heartbeat, ping/pong) · the backend's flags against Redis · clock skew.
+
+Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 could not run.
+
+Examples:
+  $ thor-cutover doctor --url http://thor:8000 --token "$TOKEN"
+  $ thor-cutover doctor --json | jq '.checks[] | select(.status == "fail")'
+  $ thor-cutover doctor --url http://127.0.0.1:8000 --speed 10     # against simulate --speed 10`);
+  backendOptions(cmd);
+  jsonOption(cmd, 'every check');
+  cmd.action(action(io, setExit, async (ctx) => {
+    const { runDoctor } = await import('./run.js');
+    const { printDoctor } = await import('./render.js');
+    const report = await runDoctor(ctx, { timeoutMs: ctx.opts.timeout as number | undefined, speed: ctx.opts.speed as number });
+    printDoctor(ctx.out, report);
+    if (report.interrupted) return ExitCode.INTERRUPTED;
+    return report.summary.fail > 0 ? ExitCode.FAILED : ExitCode.OK;
+  }));
+};
