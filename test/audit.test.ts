@@ -232,6 +232,22 @@ describe('audit: what it does not read', () => {
     expect(r.code).toBe(1);
   });
 
+  it('git work tree: a tracked symlink to a file outside the tree is never read, even when every file is read', async () => {
+    const outside = tree({ 'IntradayJob.py': 'class IntradayJob: pass\npollXIntraday()\n' }, 'outside-git');
+    const root = tree({ 'ok.py': 'print(1)\n', 'poll.py': 'pollYIntraday()\n' });
+    symlinkSync(join(outside, 'IntradayJob.py'), join(root, 'link.py'));
+    gitInit(root);
+    // `[^]` is "any character" to JavaScript and an unterminated class to PCRE: git grep -P
+    // refuses it, so the audit reads every tracked file itself; the symlink must still be skipped.
+    const config = writeCfg({ features: { intraday: { legacy: { patterns: ['poll[^]Intraday'] } } } });
+    const r = await audit(['--all', '--no-store', '--path', root, '--config', config]);
+    expect(r.report.scan.engine).toBe('git-grep');
+    expect(r.stderr).toMatch(/git grep -P could not take the config's patterns/);
+    expect(findings(r.report).map((f) => `${f.path}|${f.kind}`)).toEqual(['poll.py|pattern']);
+    expect(r.report.scan.skipped.symlinks).toBe(1);
+    expect(r.code).toBe(1);
+  });
+
   it('a git failure (corrupt index) is exit 2 with the reason', async () => {
     const root = tree({ 'a.py': 'IntradayJob\n' });
     gitInit(root);

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditConfig } from '../../config/types.js';
 import type { Allower } from './allow.js';
@@ -66,7 +66,11 @@ export async function scan(root: string, m: Matcher, audit: AuditConfig, allow: 
       const rel = toRead[i]!;
       const abs = join(root, rel);
       const fileAllowedBy = allow.file(rel);
-      const st = await stat(abs);
+      // lstat: git tracks a symlink as its target path, and git grep matches that text; reading
+      // through it would audit a file outside the tree.
+      const st = await lstat(abs);
+      if (st.isSymbolicLink()) { stats.skipped.symlinks++; continue; }
+      if (!st.isFile()) continue;
       if (st.size > audit.maxFileBytes) {
         if (fileAllowedBy) stats.skipped.allowedUnread.push(rel);
         else stats.skipped.tooLarge.push(rel);
