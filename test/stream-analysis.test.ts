@@ -4,7 +4,7 @@ import type { FeatureConfig } from '../src/config/types.js';
 import { FeatureMatcher, compareFlat, flatten, applyFieldMap, valuesEqual, ignoredBy, type Decision } from '../src/stream/match.js';
 import { NoiseTracker } from '../src/stream/noise.js';
 import { FixedSessions, MarketSessions } from '../src/stream/sessions.js';
-import { classifyInterval, intervalLimits, IntervalStats } from '../src/stream/stats.js';
+import { classifyInterval, intervalLimits, IntervalStats, LoopStalls } from '../src/stream/stats.js';
 
 function feature(name: string, over: Partial<FeatureConfig> = {}): FeatureConfig {
   const d = DEFAULT_FEATURES.find((f) => f.name === name)!;
@@ -38,6 +38,23 @@ describe('interval analysis', () => {
     expect(sum.max).toBe(400);
     expect(sum.missedGaps).toBe(100);
     expect(sum.missedBeats).toBe(300);
+  });
+});
+
+describe('LoopStalls', () => {
+  it('a blocked event loop is measured, including a stall that is only ending now', async () => {
+    const st = new LoopStalls(10, 20);
+    st.start();
+    await new Promise((r) => setTimeout(r, 30));
+    const from = Date.now();
+    while (Date.now() - from < 120) { /* block the loop */ }
+    // Before any timer ran again: the open stall still counts.
+    expect(st.overlap(from, Date.now())).toBeGreaterThanOrEqual(80);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(st.count).toBeGreaterThanOrEqual(1);
+    expect(st.maxMs).toBeGreaterThanOrEqual(80);
+    expect(st.overlap(from - 1_000, from - 500)).toBe(0);
+    st.stop();
   });
 });
 

@@ -4,7 +4,7 @@ import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRe
 import { NoiseTracker } from './noise.js';
 import { RestClient, RestPoller, type PollResult, type RestOutcome } from './rest-poller.js';
 import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
-import { classifyInterval, intervalLimits, IntervalStats, Quantiles, type IntervalLimits } from './stats.js';
+import { classifyInterval, intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalLimits } from './stats.js';
 import type {
   ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, Finding, KeyIntervalStats,
   ScopeSnapshot, StreamEvent, StreamEventType, TypeStats,
@@ -146,6 +146,7 @@ export class Engine extends EventEmitter {
   private readonly gaps: { from: number; to: number }[] = [];
   private downSince: number | null = null;
   private heartbeats = 0;
+  private readonly stalls = new LoopStalls();
   private heartbeatFlags: Record<string, boolean> | null = null;
   private contact: Promise<{ ws: boolean; rest: boolean; wsError: string | null; restError: string | null }> | null = null;
 
@@ -217,6 +218,7 @@ export class Engine extends EventEmitter {
     this.startedAt = Date.now();
     this.downSince = this.startedAt;
     this.overall = new Scope(this.startedAt, this.runtimes, null);
+    this.stalls.start();
     const b = this.config.backend;
     const wsOn = this.opts.ws !== false;
     const restOn = this.opts.rest !== false;
@@ -279,6 +281,7 @@ export class Engine extends EventEmitter {
     if (!this.running) return;
     this.running = false;
     if (this.tickTimer) { clearInterval(this.tickTimer); this.tickTimer = null; }
+    this.stalls.stop();
     await Promise.all([this.ws?.stop(), this.poller?.stop()]);
     await this.rest?.close();
     this.tick();
@@ -435,7 +438,7 @@ export class Engine extends EventEmitter {
     const last = ks.last;
     ks.last = at;
     if (last === null || rt.cfg.cadence !== 'periodic') return;
-    const ms = at - last;
+    const ms = Math.max(0, at - last - this.stalls.overlap(last, at));
     const { kind, beatsLost } = classifyInterval(ms, rt.limits);
     ks.stats.add(ms, kind, beatsLost);
     o.interval!.add(ms, kind, beatsLost);
@@ -569,6 +572,8 @@ export class Engine extends EventEmitter {
       if (stale.length) this.onStaleness(rt, stale, now);
       // A REST key WS has not carried for a while after REST first showed it.
       const wait = 2 * rt.expectedMs + rt.graceMs + 1_000 / this.speed;
+      // A feature with no WS message at all is "no data", not a list of missing keys.
+      if (this.overall.f[rt.idx]!.messages === 0) continue;
       for (const [key, first] of rt.restKeys) {
         if (now - first < wait || rt.keys.has(key) || rt.reportedMissing.has(key)) continue;
         rt.reportedMissing.add(key);
@@ -622,6 +627,7 @@ export class Engine extends EventEmitter {
         lastHandshakeStatus: wsStats?.lastHandshakeStatus ?? null,
         lastError: wsStats?.lastError ?? null,
         lastClose: wsStats?.lastClose ?? null,
+        closeCodes: wsStats?.closeCodes ?? {},
         gaps: wsStats?.gaps ?? { count: 0, totalMs: 0, maxMs: 0 },
         rtt: wsStats?.rtt ?? { ws: emptyRtt(), protocol: emptyRtt() },
         messages: wsStats?.messages ?? 0,
@@ -629,6 +635,7 @@ export class Engine extends EventEmitter {
         badFrames: wsStats?.badFrames ?? { binary: 0, nonJson: 0, noType: 0, samples: [] },
         lastFrameAt: wsStats?.lastFrameAt ?? null,
         heartbeats: this.heartbeats,
+        clientStalls: { count: this.stalls.count, totalMs: this.stalls.totalMs, maxMs: this.stalls.maxMs },
         heartbeatFlags: this.heartbeatFlags,
       },
       types: [...this.types.values()].map((t) => ({ ...t })).sort((a, b) => a.type.localeCompare(b.type)),

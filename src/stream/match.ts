@@ -313,9 +313,16 @@ export class FeatureMatcher {
     } else {
       const from = p.sentAt - this.o.graceMs;
       candidates = ring.filter((e) => e.at >= from && e.at <= p.deadline);
-      let latest: RingEntry | undefined;
-      for (const e of ring) if (e.at <= p.at) latest = e;
-      if (latest && !candidates.includes(latest)) candidates.unshift(latest);
+      // "The latest WS message as of the poll": the server read its state somewhere between
+      // sending and answering, so the latest as of either end is a fair candidate (a stalled
+      // job can leave the state older than the window).
+      let latestAtSend: RingEntry | undefined;
+      let latestAtAnswer: RingEntry | undefined;
+      for (const e of ring) {
+        if (e.at <= p.sentAt) latestAtSend = e;
+        if (e.at <= p.at) latestAtAnswer = e;
+      }
+      for (const e of [latestAtAnswer, latestAtSend]) if (e && !candidates.includes(e)) candidates.unshift(e);
       if (candidates.length === 0) {
         if (!closed) return null;
         return { kind: 'unmatched', key: p.key, at: p.at, reason: inGap(from, p.deadline) ? 'ws-gap' : 'no-ws-in-window' };

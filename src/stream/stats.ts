@@ -120,3 +120,62 @@ export class IntervalStats {
     return { ...this.q.summary(), expectedMs: this.expectedMs, late: this.late, missedGaps: this.missedGaps, missedBeats: this.missedBeats, bursts: this.bursts };
   }
 }
+
+/**
+ * Stalls of this process's own event loop (GC, a starved CPU). A message that waited in
+ * the socket buffer while we were stalled did not arrive late: the stall is ours, so the
+ * engine takes it out of the inter-arrival time and reports the total separately.
+ */
+export class LoopStalls {
+  private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
+  private readonly stalls: { from: number; to: number }[] = [];
+  count = 0;
+  totalMs = 0;
+  maxMs = 0;
+
+  constructor(private readonly tickMs = 20, private readonly thresholdMs = 20, private readonly keep = 512) {}
+
+  start(): void {
+    this.lastTick = Date.now();
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      const late = now - this.lastTick - this.tickMs;
+      if (late > this.thresholdMs) this.add(this.lastTick + this.tickMs, now);
+      this.lastTick = now;
+    }, this.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private add(from: number, to: number): void {
+    const ms = to - from;
+    this.count += 1;
+    this.totalMs += ms;
+    this.maxMs = Math.max(this.maxMs, ms);
+    this.stalls.push({ from, to });
+    if (this.stalls.length > this.keep) this.stalls.shift();
+  }
+
+  /**
+   * How much of [from, to] this process spent stalled, including a stall that is ending
+   * right now: I/O callbacks run before the timer that would have noticed it.
+   */
+  overlap(from: number, to: number): number {
+    let ms = 0;
+    if (this.timer) {
+      const openFrom = this.lastTick + this.tickMs;
+      if (to - openFrom > this.thresholdMs) ms += Math.max(0, to - Math.max(from, openFrom));
+    }
+    for (let i = this.stalls.length - 1; i >= 0; i--) {
+      const s = this.stalls[i]!;
+      if (s.to <= from) break;
+      ms += Math.max(0, Math.min(to, s.to) - Math.max(from, s.from));
+    }
+    return ms;
+  }
+}

@@ -161,6 +161,7 @@ export interface ConnectionSnapshot {
   lastHandshakeStatus: number | null;
   lastError: string | null;
   lastClose: { code: number; reason: string; at: number } | null;
+  closeCodes: Record<string, number>;
   gaps: { count: number; totalMs: number; maxMs: number };
   rtt: { ws: RttStats; protocol: RttStats };
   messages: number;
@@ -168,6 +169,8 @@ export interface ConnectionSnapshot {
   badFrames: { binary: number; nonJson: number; noType: number; samples: BadFrame[] };
   lastFrameAt: number | null;
   heartbeats: number;
+  /** Stalls of our own event loop, taken out of inter-arrival times (a busy or starved client). */
+  clientStalls: { count: number; totalMs: number; maxMs: number };
   /** The flags of the last heartbeat that carried them. */
   heartbeatFlags: Record<string, boolean> | null;
 }

@@ -75,6 +75,8 @@ export interface WsClientStats {
   lastHandshakeStatus: number | null;
   lastError: string | null;
   lastClose: { code: number; reason: string; at: number } | null;
+  /** Every close code seen, with its count (our own terminate() shows as 1006). */
+  closeCodes: Record<string, number>;
   gaps: { count: number; totalMs: number; maxMs: number };
   messages: number;
   bytes: number;
@@ -176,6 +178,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       lastHandshakeStatus: null,
       lastError: null,
       lastClose: null,
+      closeCodes: {},
       gaps: { count: 0, totalMs: 0, maxMs: 0 },
       messages: 0,
       bytes: 0,
@@ -223,6 +226,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       ...rest,
       state: this.stateValue,
       gaps: { ...rest.gaps },
+      closeCodes: { ...rest.closeCodes },
       badFrames: { ...rest.badFrames, samples: [...rest.badFrames.samples] },
       rtt: { ws: strip(rtt.ws), protocol: strip(rtt.protocol) },
     };
@@ -302,6 +306,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       if (this.ws === ws) this.ws = null;
       const reason = reasonBuf.toString();
       this.s.lastClose = { code, reason, at };
+      this.s.closeCodes[String(code)] = (this.s.closeCodes[String(code)] ?? 0) + 1;
       if (opened) this.disconnectedAt = at;
       this.emit('close', { at, code, reason, wasOpen: opened });
       if (this.stopped || !this.opts.reconnect) {

@@ -1,0 +1,76 @@
+import { Option, type Command } from 'commander';
+import { parseDuration } from '../../config/duration.js';
+import { UsageError } from '../../errors.js';
+import { action, backendOptions, intArg, jsonOption, type Register } from '../register.js';
+
+export interface ParityOptions {
+  duration?: number;
+  sessions?: number;
+  speed: number;
+  events?: string;
+  maxMismatchRate?: number;
+  timeout?: number;
+  jitter?: number;
+  json?: boolean;
+}
+
+function durationArg(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration such as 90s, 15m or 2h, got "${value}"`);
+    return ms;
+  };
+}
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} takes a number above zero, got "${value}"`);
+    return n;
+  };
+}
+
+function rateArg(value: string): number {
+  const pct = value.endsWith('%');
+  const n = Number(pct ? value.slice(0, -1) : value) / (pct ? 100 : 1);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--max-mismatch-rate takes a fraction from 0 to 1 (or a percentage such as 0.5%), got "${value}"`);
+  return n;
+}
+
+export const register: Register = (program: Command, io, setExit) => {
+  const cmd = program
+    .command('parity')
+    .argument('[features...]', 'features to watch (default: every configured feature)')
+    .description('the WebSocket stream and the REST endpoints side by side: every interval and payload mismatch')
+    .option('--duration <duration>', 'stop after this long (default: until Ctrl-C or --sessions)', durationArg('--duration'))
+    .option('--sessions <n>', 'stop after N complete market sessions (PROTOCOL.md section 5)', intArg('--sessions', 1))
+    .option('--speed <n>', 'rehearsal speed: divides every expected interval, window and session length (match simulate --speed)', positiveNumber('--speed'), 1)
+    .option('--events <file>', 'append every event as one JSON line (NDJSON) as it happens')
+    .addOption(new Option('--max-mismatch-rate <rate>', 'allowed share of mismatched REST polls per feature (0..1 or 0.5%)').argParser(rateArg))
+    .option('--timeout <duration>', 'timeout of one REST call or WS handshake (default: the config, 5s)', durationArg('--timeout'))
+    .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
+    .addHelpText('after', `
+A REST snapshot agrees when it equals the latest WS message for its key as of the poll, or
+any WS message within one interval either side (same version when the feature names a
+version field). Fields that differ between two quick REST reads are reported as noise.
+
+Exit: 0 no problem found, 1 mismatches or other problems (no data fails), 2 cannot connect
+at all, 130 interrupted (the summary is printed first).
+
+Examples:
+  $ thor-cutover parity
+  $ thor-cutover parity account_balance positions --duration 15m --url http://thor:8000 --token "$TOKEN"
+  $ thor-cutover parity --json > parity.json
+  $ thor-cutover parity --events mismatches.ndjson
+  $ thor-cutover parity --speed 20 --sessions 2          # against: thor-cutover simulate --speed 20`);
+  backendOptions(cmd);
+  jsonOption(cmd, 'one summary document at the end');
+  cmd.action(action(io, setExit, async (ctx, features) => {
+    const { runParity } = await import('./run.js');
+    const { printParity, LiveView } = await import('./render.js');
+    const live = LiveView.forOutput(ctx.out);
+    const report = await runParity(ctx, features, ctx.opts as unknown as ParityOptions, { onTick: live ? (s) => live.draw(s) : undefined });
+    live?.clear();
+    return printParity(ctx.out, report);
+  }));
+};

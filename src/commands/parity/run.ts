@@ -1,0 +1,158 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { findFeature } from '../../config/load.js';
+import type { Config, FeatureConfig } from '../../config/types.js';
+import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
+import { createEngine } from '../../stream/engine.js';
+import type { ConnectionSnapshot, EngineSnapshot, FeatureStats, Finding, SessionSnapshot, StreamEvent } from '../../stream/types.js';
+import type { CommandContext } from '../context.js';
+import type { ParityOptions } from './command.js';
+
+export interface ParitySession {
+  label: string;
+  index: number;
+  partial: boolean;
+  openedAt: string;
+  closedAt: string | null;
+  findings: Finding[];
+  features: { name: string; messages: number; intervalP95Ms: number | null; compared: number; mismatched: number; restErrors: number }[];
+}
+
+export interface ParityReport {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  stoppedBy: 'duration' | 'sessions' | 'interrupted';
+  speed: number;
+  backend: { url: string; wsUrl: string };
+  eventsFile: string | null;
+  features: FeatureStats[];
+  connection: ConnectionSnapshot;
+  unknownTypes: string[];
+  sessions: ParitySession[];
+  sessionsCompleted: number;
+  findings: Finding[];
+  /** No finding at all. */
+  ok: boolean;
+  exitCode: number;
+}
+
+export interface ParityHooks {
+  /** Called about once a second with the engine's numbers (the live view). */
+  onTick?: (s: EngineSnapshot) => void;
+}
+
+function resolveFeatures(config: Config, names: string[]): FeatureConfig[] {
+  if (names.length === 0) return config.features;
+  const seen = new Set<string>();
+  const out: FeatureConfig[] = [];
+  for (const n of names) {
+    const f = findFeature(config, n);
+    if (!seen.has(f.name)) { seen.add(f.name); out.push(f); }
+  }
+  return out;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function sessionSummary(s: SessionSnapshot): ParitySession {
+  return {
+    label: s.session.label,
+    index: s.session.index,
+    partial: s.session.partial,
+    openedAt: iso(s.session.openedAt),
+    closedAt: s.session.closedAt === null ? null : iso(s.session.closedAt),
+    findings: s.findings,
+    features: s.features.map((f) => ({
+      name: f.name, messages: f.ws.messages, intervalP95Ms: f.interval?.p95 ?? null, compared: f.match.compared, mismatched: f.match.mismatched, restErrors: f.rest.errors,
+    })),
+  };
+}
+
+/** Run the engine until --duration, --sessions or Ctrl-C, then return what it saw. */
+export async function runParity(ctx: CommandContext, names: string[], o: ParityOptions, hooks: ParityHooks = {}): Promise<ParityReport> {
+  const { io } = ctx;
+  const features = resolveFeatures(ctx.config, names);
+  const config: Config = o.timeout ? { ...ctx.config, backend: { ...ctx.config.backend, timeoutMs: o.timeout } } : ctx.config;
+  if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
+  const speed = o.speed ?? 1;
+  const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter });
+
+  let events: WriteStream | null = null;
+  let eventsPath: string | null = null;
+  if (o.events) {
+    eventsPath = resolve(io.cwd, o.events);
+    events = createWriteStream(eventsPath, { flags: 'a' });
+    const file = events;
+    const opened = new Promise<void>((ok, fail) => { file.once('open', () => ok()); file.once('error', fail); });
+    try {
+      await opened;
+    } catch (err) {
+      throw new UsageError(`cannot write events to ${eventsPath}: ${(err as Error).message}`, 'check the path given with --events');
+    }
+    engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+  }
+
+  const startedAt = Date.now();
+  const contact = await Promise.race([
+    engine.start(),
+    new Promise<null>((r) => io.interrupted.addEventListener('abort', () => r(null), { once: true })),
+  ]);
+  if (contact && !contact.ws && !contact.rest) {
+    await engine.stop();
+    await closeStream(events);
+    throw new ConnectionError(
+      `cannot reach the backend: WebSocket ${config.backend.wsUrl.replace(/([?&]token=)[^&]*/, '$1***')}: ${contact.wsError ?? 'failed'}; REST ${config.backend.url}: ${contact.restError ?? 'failed'}`,
+      'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
+    );
+  }
+
+  const stoppedBy = await new Promise<ParityReport['stoppedBy']>((done) => {
+    const deadline = o.duration ? startedAt + o.duration : Infinity;
+    let lastTick = 0;
+    const check = () => {
+      const now = Date.now();
+      if (io.interrupted.aborted) return finish('interrupted');
+      if (now >= deadline) return finish('duration');
+      if (o.sessions && engine.sessionsCompleted() >= o.sessions) return finish('sessions');
+      if (hooks.onTick && now - lastTick >= 1_000) { lastTick = now; hooks.onTick(engine.snapshot()); }
+    };
+    const timer = setInterval(check, 100);
+    const onAbort = () => finish('interrupted');
+    io.interrupted.addEventListener('abort', onAbort, { once: true });
+    function finish(why: ParityReport['stoppedBy']) {
+      clearInterval(timer);
+      io.interrupted.removeEventListener('abort', onAbort);
+      done(why);
+    }
+    check();
+  });
+
+  await engine.stop();
+  await closeStream(events);
+  const snap = engine.snapshot();
+  const findings = snap.overall.findings;
+  const exitCode = stoppedBy === 'interrupted' ? ExitCode.INTERRUPTED : findings.length ? ExitCode.FAILED : ExitCode.OK;
+  return {
+    startedAt: iso(startedAt),
+    finishedAt: iso(snap.at),
+    durationMs: snap.at - startedAt,
+    stoppedBy,
+    speed,
+    backend: { url: config.backend.url, wsUrl: snap.connection.url },
+    eventsFile: eventsPath,
+    features: snap.overall.features,
+    connection: snap.connection,
+    unknownTypes: snap.unknownTypes,
+    sessions: snap.sessions.map(sessionSummary),
+    sessionsCompleted: snap.sessionsCompleted,
+    findings,
+    ok: findings.length === 0,
+    exitCode,
+  };
+}
+
+function closeStream(s: WriteStream | null): Promise<void> {
+  if (!s) return Promise.resolve();
+  return new Promise((r) => s.end(() => r()));
+}
