@@ -12,6 +12,11 @@ export const HEARTBEAT_EVERY_MS = 30_000;
 const PROTOCOL_TYPES = new Set(['heartbeat', 'pong', 'error_message']);
 /** PROTOCOL.md: "Other types (quote_tick, vwap_update, ...) may appear and are not errors." */
 const KNOWN_EXTRAS = new Set(['quote_tick', 'vwap_update']);
+/**
+ * Added to "two intervals" before a first message counts as late: timers and the event loop
+ * on both ends jitter, which matters only at rehearsal speeds where an interval is 50 ms.
+ */
+const ARRIVAL_GRACE_MS = 250;
 /** Protocol and WS pings while watching; the first goes out one interval after the handshake. */
 const PING_EVERY_MS = 250;
 
@@ -232,7 +237,7 @@ function typeCheck(config: Config, f: FeatureConfig, o: WsObservation, speed: nu
   const title = `WS ${f.name}`;
   if (o.openedAt === null) return check('ws', id, title, 'skip', 'no WebSocket connection');
   const intervalMs = f.intervalMs / speed;
-  const limitMs = 2 * intervalMs;
+  const limitMs = 2 * intervalMs + ARRIVAL_GRACE_MS;
   const watchedMs = o.endedAt - o.openedAt;
   const seen = f.wsTypes.map((t) => ({ t, s: o.types.get(t) })).filter((x) => x.s) as { t: string; s: Seen }[];
   const types = f.wsTypes.map((t) => `"${t}"`).join(' or ');
@@ -258,7 +263,7 @@ function typeCheck(config: Config, f: FeatureConfig, o: WsObservation, speed: nu
     return check('ws', id, title, 'warn', `${none} (${f.cadence}: sent when something happens)`, 'nothing may have happened in the window; run parity for a longer look');
   }
   if (watchedMs < limitMs) {
-    return check('ws', id, title, 'warn', `${none}: shorter than two intervals (${formatDuration(limitMs)})`, `raise --timeout above ${formatDuration(limitMs)} to judge it`);
+    return check('ws', id, title, 'warn', `${none}: shorter than two intervals (${formatDuration(2 * intervalMs)})`, `raise --timeout above ${formatDuration(limitMs)} to judge it`);
   }
   const unclaimed = unclaimedTypes(config, o);
   const renamed = unclaimed.length
