@@ -188,11 +188,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     return t;
   };
 
-  /** One serialization, the same bytes to every client. */
-  const send = (type: string, text: string, scoped: boolean) => {
-    stats.messages[type] = (stats.messages[type] ?? 0) + 1;
-    lastFrame = text;
-    const bytes = Buffer.from(text);
+  /**
+   * One serialization per message, the same bytes to every client, and one write per client
+   * per batch: ws writes each frame with its own cork/uncork, so a slice of 50 bars would be
+   * 50 syscalls per client. Corking the socket around the batch (cork nests) makes it one.
+   */
+  const send = (type: string, texts: string[], scoped: boolean) => {
+    if (!texts.length) return;
+    stats.messages[type] = (stats.messages[type] ?? 0) + texts.length;
+    lastFrame = texts[texts.length - 1]!;
+    const frames = texts.map((t) => Buffer.from(t));
     for (const c of clients) {
       if (scoped && !c.authed) continue;
       const ws = c.ws;
@@ -203,24 +208,32 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         ws.terminate();
         continue;
       }
-      ws.send(bytes, { binary: false });
-      stats.frames += 1;
+      const socket = (ws as unknown as { _socket?: { cork?(): void; uncork?(): void } })._socket;
+      socket?.cork?.();
+      for (const bytes of frames) ws.send(bytes, { binary: false });
+      socket?.uncork?.();
+      stats.frames += frames.length;
     }
   };
 
-  const emit = (s: Served, payload: object) => {
+  /** The WS messages of these payloads under the active faults (a dropped key sends nothing). */
+  const emit = (s: Served, payloads: readonly object[]) => {
     if (clients.size === 0) return;
-    const data = faults.touchesWs(s.cfg.name) ? faults.applyWs(s.cfg, payload) : payload;
-    if (!data) return;
-    send(s.type, JSON.stringify({ type: s.type, data }), s.scoped);
+    const touched = faults.touchesWs(s.cfg.name);
+    const texts: string[] = [];
+    for (const payload of payloads) {
+      const data = touched ? faults.applyWs(s.cfg, payload) : payload;
+      if (data) texts.push(JSON.stringify({ type: s.type, data }));
+    }
+    send(s.type, texts, s.scoped);
   };
-  const emitAll = (s: Served) => { for (const item of s.items()) emit(s, item); };
+  const emitAll = (s: Served) => emit(s, s.items());
 
   const iso = () => new Date(Math.floor(clock.now())).toISOString();
   const heartbeat = () => {
     if (clients.size === 0) return;
     const data = { timestamp: iso(), tick: stats.tick, active_jobs: activeJobs, flags: watcher.view().flags };
-    send('heartbeat', JSON.stringify({ type: 'heartbeat', data }), false);
+    send('heartbeat', [JSON.stringify({ type: 'heartbeat', data })], false);
   };
 
   const watcher = new FlagWatcher(store, served.map((s) => s.cfg), opts.env ?? process.env, (view) => {
@@ -244,7 +257,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       every(realMs(error * 1000), () => {
         if (clients.size === 0) return;
         n += 1;
-        send('error_message', JSON.stringify({ type: 'error_message', data: { message: `simulated backend error #${n} (fault error=${error}s)`, code: 'SIM_FAULT' } }), false);
+        send('error_message', [JSON.stringify({ type: 'error_message', data: { message: `simulated backend error #${n} (fault error=${error}s)`, code: 'SIM_FAULT' } })], false);
       }, faultTimers);
     }
     const disconnect = faults.periodic('disconnect');
@@ -400,7 +413,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     s.job = every(realMs(s.cfg.intervalMs) / s.slices, () => {
       const items = s.step(slice);
       slice = (slice + 1) % s.slices;
-      if (!s.slow) for (const item of items) emit(s, item);
+      if (!s.slow) emit(s, items);
     });
   }
   every(realMs(TICK_MS), () => {
