@@ -80,4 +80,8 @@ export async function runFromProcess(): Promise<void> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.exitCode = code;
+  // The work is done and its output written. A socket a library failed to release (a TLS
+  // handshake that never completed, say) must not hold the prompt: exit after a grace
+  // period that only runs if something else still keeps the process alive.
+  setTimeout(() => process.exit(code), 500).unref();
 }

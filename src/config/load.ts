@@ -345,8 +345,8 @@ export function loadConfig(inputs: ConfigInputs): Config {
     } catch { p.add('backend.wsUrl', 'a ws:// or wss:// URL', wsUrl); }
   }
   backend.wsUrl = wsUrl;
-  if (!/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//.test(redisUrl)) {
-    p.add('redis.url', 'redis://, rediss://, redis+sentinel:// or redis+cluster:// URL', redactUrl(redisUrl));
+  if (!/^(redis|rediss|redis\+sentinel|redis\+cluster|memory):\/\//.test(redisUrl)) {
+    p.add('redis.url', 'redis://, rediss://, redis+sentinel:// or redis+cluster:// URL (memory:// for an in-process store)', redactUrl(redisUrl));
   }
 
   const list = [...features.values()].sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));

@@ -6,8 +6,39 @@ import type { FlagStore } from './types.js';
 export type { FlagStore } from './types.js';
 export { MemoryFlagStore } from './memory.js';
 
-/** Open the configured Redis store. One-shot commands fail fast; long-running ones reconnect. */
-export function openStore(config: Config, opts: { oneShot: boolean }): Promise<FlagStore> {
+/**
+ * `memory://NAME` names an in-process store shared by every command run in this process:
+ * the demo runs the real commands against the simulator without a Redis. Each open gets a
+ * handle whose close() leaves the shared store alone.
+ */
+const inProcess = new Map<string, MemoryFlagStore>();
+
+export function isInProcessUrl(url: string): boolean {
+  return url.startsWith('memory://');
+}
+
+export function inProcessStore(url: string): FlagStore {
+  let shared = inProcess.get(url);
+  if (!shared) { shared = new MemoryFlagStore(); inProcess.set(url, shared); }
+  const store = shared;
+  const handle: FlagStore = {
+    kind: 'memory',
+    description: store.description,
+    snapshot: () => store.snapshot(),
+    change: (req) => store.change(req),
+    history: (o) => store.history(o),
+    subscribe: (onEvent) => store.subscribe(onEvent),
+    pushVerify: (f, r) => store.pushVerify(f, r),
+    verifyReports: (f, n) => store.verifyReports(f, n),
+    ping: () => store.ping(),
+    close: async () => {},
+  };
+  return handle;
+}
+
+/** Open the configured store. One-shot commands fail fast; long-running ones reconnect. */
+export async function openStore(config: Config, opts: { oneShot: boolean }): Promise<FlagStore> {
+  if (isInProcessUrl(config.redis.url)) return inProcessStore(config.redis.url);
   return RedisFlagStore.connect({ url: config.redis.url, prefix: config.redis.prefix, oneShot: opts.oneShot });
 }
 

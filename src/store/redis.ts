@@ -23,7 +23,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 2_500;
+const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 3_000;
 
 function backoff(times: number): number {
@@ -92,6 +92,9 @@ export function describeRedisError(err: unknown, where: string): StoreUnavailabl
   }
   if (e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) {
     return new StoreUnavailableError(`cannot reach Redis at ${where}: connection refused`, 'is redis-server running? set --redis or THOR_CUTOVER_REDIS_URL', err);
+  }
+  if (/ETIMEDOUT|timed? ?out/i.test(msg) && where.startsWith('rediss://')) {
+    return new StoreUnavailableError(`cannot reach Redis at ${where}: the TLS handshake did not complete`, 'is that port TLS-enabled? rediss:// needs a TLS port, redis:// a plain one', err, 'E_STORE_TLS');
   }
   if (/ETIMEDOUT|timed? ?out/i.test(msg)) {
     return new StoreUnavailableError(`cannot reach Redis at ${where}: timed out`, 'check the host and port, and that nothing between blocks it', err);

@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 export interface RedisServerOptions {
   password?: string;
   port?: number;
+  /** More redis-server arguments (cluster mode, sentinel), appended as given. */
+  extraArgs?: (dir: string) => string[];
 }
 
 /**
@@ -41,13 +43,14 @@ export class TestRedis {
     if (!this.port) this.port = this.opts.port ?? (await freePort());
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
     if (this.opts.password) args.push('--requirepass', this.opts.password);
+    if (this.opts.extraArgs) args.push(...this.opts.extraArgs(this.dir));
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     let log = '';
     await new Promise<void>((resolve, reject) => {
       const onData = (b: Buffer) => {
         log += b.toString();
-        if (log.includes('Ready to accept connections')) { proc.stdout!.off('data', onData); resolve(); }
+        if (/Ready to accept connections|Sentinel ID is/.test(log)) { proc.stdout!.off('data', onData); resolve(); }
       };
       proc.stdout!.on('data', onData);
       proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${log}`)));

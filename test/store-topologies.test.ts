@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRedis, freePort } from './support/redis.js';
+import { runCli } from './support/cli.js';
+
+const servers: TestRedis[] = [];
+afterAll(async () => { for (const s of servers) await s.dispose(); });
+
+async function waitUntil(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Redis topologies the store supports', () => {
+  it('Redis Cluster: the {hash tag} keeps every key in one slot, so the Lua change runs (no CROSSSLOT)', async () => {
+    const node = await new TestRedis({ extraArgs: (dir) => ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] }).start();
+    servers.push(node);
+    execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'addslotsrange', '0', '16383']);
+    await waitUntil(() => execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'info']).toString().includes('cluster_state:ok'));
+    const env = { THOR_CUTOVER_REDIS_URL: `redis+cluster://127.0.0.1:${node.port}`, THOR_CUTOVER_ACTOR: 'tester' };
+    const r = await runCli(['enable', 'account_balance', '--reason', 'cluster'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = await runCli(['status', '--json'], { env });
+    expect(JSON.parse(s.stdout).features[0]).toMatchObject({ name: 'account_balance', enabled: true, source: 'redis' });
+    const slot = (k: string) => execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'keyslot', k]).toString().trim();
+    expect(new Set(['{thor:cutover}:flags', '{thor:cutover}:rev', '{thor:cutover}:audit', '{thor:cutover}:verify:intraday'].map(slot)).size).toBe(1);
+  });
+
+  it('Redis Sentinel: redis+sentinel://host:port/master finds the master through the sentinel', async () => {
+    const master = await new TestRedis().start();
+    servers.push(master);
+    const sentinelPort = await freePort();
+    await startSentinel(sentinelPort, master.port, servers);
+    const env = { THOR_CUTOVER_REDIS_URL: `redis+sentinel://127.0.0.1:${sentinelPort}/mymaster`, THOR_CUTOVER_ACTOR: 'tester' };
+    const r = await runCli(['enable', 'account_balance'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const c = master.client();
+    expect(await c.hget('{thor:cutover}:flags', 'account_balance')).toBe('true');
+    c.disconnect();
+  });
+
+  it('rediss:// against a plain-text port fails fast with a TLS error, exit 2', async () => {
+    const plain = await new TestRedis().start();
+    servers.push(plain);
+    const t = Date.now();
+    const r = await runCli(['status'], { env: { THOR_CUTOVER_REDIS_URL: `rediss://:pw@127.0.0.1:${plain.port}` } });
+    expect(Date.now() - t).toBeLessThan(6_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: .*redis?s?:\/\/\*\*\*@127\.0\.0\.1:\d+/m);
+    expect(r.stderr).not.toContain(':pw@');
+  });
+});
+
+async function startSentinel(port: number, masterPort: number, keep: TestRedis[]): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'thor-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${masterPort} 1\n`);
+  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  keep.push({ dispose: async () => { proc.kill('SIGKILL'); } } as unknown as TestRedis);
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    proc.stdout!.on('data', (b: Buffer) => { log += b.toString(); if (log.includes('+monitor master mymaster')) resolve(); });
+    proc.once('exit', (code) => reject(new Error(`sentinel exited ${code}: ${log}`)));
+  });
+}
