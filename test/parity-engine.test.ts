@@ -35,8 +35,9 @@ async function observe(o: RunOptions = {}): Promise<{ snap: EngineSnapshot; even
     sessionOpenMs: o.sessions?.open ?? 120_000, sessionClosedMs: o.sessions?.closed ?? 20_000, log: () => undefined,
   });
   try {
-    const config = loadConfig({ cwd: CWD, env: {}, url: sim.url });
-    const features = o.features ? o.features(config.features) : config.features;
+    const loaded = loadConfig({ cwd: CWD, env: {}, url: sim.url });
+    const config = o.features ? { ...loaded, features: o.features(loaded.features) } : loaded;
+    const features = config.features;
     // A wider jitter allowance than the CLI default: several helpers share two cores.
     const engine = createEngine({ config, features, speed: SPEED, slackMs: 60, restTimeoutMs: 400 });
     const events: StreamEvent[] = [];

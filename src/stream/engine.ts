@@ -131,6 +131,7 @@ export class Engine extends EventEmitter {
   private readonly byType = new Map<string, FeatureRuntime>();
   private readonly types = new Map<string, TypeStats>();
   private readonly unknownTypes = new Set<string>();
+  private readonly configuredTypes: Set<string>;
   private ws: WsClient | null = null;
   private rest: RestClient | null = null;
   private poller: RestPoller | null = null;
@@ -187,6 +188,7 @@ export class Engine extends EventEmitter {
       for (const t of cfg.wsTypes) this.byType.set(t, rt);
       return rt;
     });
+    this.configuredTypes = new Set(this.config.features.flatMap((f) => f.wsTypes));
     const globalMarket = this.config.features.find((f) => f.name === 'global_market');
     this.statusType = globalMarket?.wsTypes[0] ?? 'market_status';
     const mode = opts.sessions ?? { mode: 'market' };
@@ -247,6 +249,7 @@ export class Engine extends EventEmitter {
     });
 
     const restFirst = wsFirst.then(() => new Promise<{ ok: boolean; error: string | null }>((resolve) => {
+      if (!this.running) { resolve({ ok: false, error: 'stopped' }); return; }
       if (!restOn || this.runtimes.length === 0) { resolve({ ok: false, error: restOn ? 'no features' : 'REST disabled' }); return; }
       this.rest = new RestClient({ baseUrl: b.url, token: b.token, timeoutMs: this.opts.restTimeoutMs ?? b.timeoutMs, connections: this.runtimes.length + 2 });
       const waiting = new Set(this.runtimes.map((r) => r.cfg.name));
@@ -402,7 +405,8 @@ export class Engine extends EventEmitter {
       this.fire({ type: 'error-message', at: m.at, message, code });
       return;
     }
-    if (SIDE_TYPES.has(m.type) || m.type === this.statusType) return;
+    // Types of configured features that are not being watched belong to someone.
+    if (SIDE_TYPES.has(m.type) || m.type === this.statusType || this.configuredTypes.has(m.type)) return;
     if (!this.unknownTypes.has(m.type)) {
       this.unknownTypes.add(m.type);
       this.fire({ type: 'unknown-type', at: m.at, wsType: m.type });

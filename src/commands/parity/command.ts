@@ -45,7 +45,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C or --sessions)', durationArg('--duration'))
     .option('--sessions <n>', 'stop after N complete market sessions (PROTOCOL.md section 5)', intArg('--sessions', 1))
     .option('--speed <n>', 'rehearsal speed: divides every expected interval, window and session length (match simulate --speed)', positiveNumber('--speed'), 1)
-    .option('--events <file>', 'append every event as one JSON line (NDJSON) as it happens')
+    .option('--events <file>', 'append every event as one JSON line (NDJSON) as it happens ("-": stdout)')
     .addOption(new Option('--max-mismatch-rate <rate>', 'allowed share of mismatched REST polls per feature (0..1 or 0.5%)').argParser(rateArg))
     .option('--timeout <duration>', 'timeout of one REST call or WS handshake (default: the config, 5s)', durationArg('--timeout'))
     .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))

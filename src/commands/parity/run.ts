@@ -80,7 +80,10 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
 
   let events: WriteStream | null = null;
   let eventsPath: string | null = null;
-  if (o.events) {
+  if (o.events === '-') {
+    // NDJSON on stdout, as it happens (the summary follows at the end).
+    engine.onAny((e: StreamEvent) => { io.stdout.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+  } else if (o.events) {
     eventsPath = resolve(io.cwd, o.events);
     events = createWriteStream(eventsPath, { flags: 'a' });
     const file = events;
