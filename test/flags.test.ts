@@ -106,6 +106,7 @@ describe('the cutover order', () => {
 
   it('an env var that is on counts for the order (effective value), a Redis "false" beats it', async () => {
     const p = uniquePrefix('envorder');
+    await passVerify(p, 'account_balance'); // the verify gate: see test/verify-gate.test.ts
     const ok = await cli(p, ['enable', 'positions'], { WS_FEATURE_ACCOUNT_BALANCE: 'true' });
     expect(ok.code).toBe(0);
     await client.hset(`${p}:flags`, 'account_balance', 'false');
@@ -117,6 +118,7 @@ describe('the cutover order', () => {
   it('disabling a feature while a later one is on warns and still rolls back', async () => {
     const p = uniquePrefix('rollback');
     await cli(p, ['enable', 'account_balance']);
+    await passVerify(p, 'account_balance');
     await cli(p, ['enable', 'positions']);
     const r = await cli(p, ['disable', 'account_balance', '--reason', 'rollback']);
     expect(r.code).toBe(0);
@@ -129,6 +131,7 @@ describe('two operators at the same moment', () => {
   it('concurrent enables/disables from separate processes: no lost update, revs strictly increase', async () => {
     const p = uniquePrefix('race');
     await client.hset(`${p}:flags`, 'account_balance', 'true'); // lets positions be toggled freely
+    await passVerify(p, 'account_balance');
     const runs = await Promise.all(
       Array.from({ length: 8 }, (_, i) => cli(p, [i % 2 ? 'disable' : 'enable', 'positions', '--json', '--actor', `op${i}`])),
     );
@@ -184,6 +187,7 @@ describe('history', () => {
   it('newest first, filtered by --feature, limited by --limit', async () => {
     const p = uniquePrefix('hist');
     await cli(p, ['enable', 'account_balance', '-r', 'one']);
+    await passVerify(p, 'account_balance');
     await cli(p, ['enable', 'positions', '-r', 'two']);
     await cli(p, ['disable', 'positions', '-r', 'three']);
     const all = JSON.parse((await cli(p, ['history', '--json'])).stdout);
@@ -343,6 +347,12 @@ describe('bad input and faults', () => {
     expect(eh.stdout).toContain('thor-cutover enable account_balance --reason');
   });
 });
+
+/** A passing verify of `feature` recorded now, as `thor-cutover verify` writes it: opens the enable gate. */
+async function passVerify(prefix: string, feature: string): Promise<void> {
+  const now = new Date().toISOString();
+  await client.lpush(`${prefix}:verify:${feature}`, JSON.stringify({ verdict: 'pass', startedAt: now, finishedAt: now, sessions: 1, shadow: false }));
+}
 
 function chunk(flat: string[]): [string, string][] {
   const out: [string, string][] = [];

@@ -4,7 +4,10 @@ import { findFeature } from '../../config/load.js';
 import type { FeatureConfig } from '../../config/types.js';
 import { withStore } from '../../store/index.js';
 import { effectiveFlag, isTrue } from '../../store/effective.js';
-import type { ChangeRequest } from '../../store/types.js';
+import type { ChangeRequest, FlagStore } from '../../store/types.js';
+import { asVerdictSummary } from '../../store/verify-record.js';
+import type { Config } from '../../config/types.js';
+import { RefusedError } from '../../errors.js';
 
 export interface ChangeOptions {
   reason?: string;
@@ -58,6 +61,12 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
     }
     const blockersNow = enabled ? earlier.filter((f) => !flagOf(f)).map((f) => f.name) : [];
     if (enabled && forced && blockersNow.length) warnings.push(`forced past the cutover order: ${blockersNow.join(', ')} still off (recorded as forced)`);
+    // The order guard speaks first: a gate refusal about a feature that is off would mislead.
+    if (enabled && !blockersNow.length && snap.raw[feature.name] !== 'true') {
+      const gate = await verifyGate(store, config, feature);
+      if (gate && !forced) throw new RefusedError(`enable ${feature.name} refused: ${gate.reason}`, gate.hint, 'E_VERIFY_GATE');
+      if (gate) warnings.push(`forced past the verify gate: ${gate.reason} (recorded as forced)`);
+    }
 
     if (opts.dryRun) {
       const current = snap.raw[feature.name];
@@ -85,4 +94,40 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
         return { ...base, result: 'refused', previous: flagOf(feature), enabled: flagOf(feature), rev: snap.rev, at: null, forced, blockers: outcome.blockers, warnings };
     }
   });
+}
+
+/** How far back the gate looks for the previous feature's last enable. */
+const GATE_HISTORY_SCAN = 1_000;
+
+/**
+ * The verify gate (runbook step 3.3 before the next feature): the feature before this one in
+ * the order needs a passing, non-shadow verify covering the required sessions, started
+ * after it was last enabled. Returns why not, or null when the gate is open.
+ */
+export async function verifyGate(store: FlagStore, config: Config, feature: FeatureConfig): Promise<{ reason: string; hint: string } | null> {
+  if (!config.verify.gate) return null;
+  const prev = config.features.filter((f) => f.order < feature.order).at(-1);
+  if (!prev) return null;
+  const required = config.verify.requiredSessions;
+  const [history, reports] = await Promise.all([
+    store.history({ feature: prev.name, limit: GATE_HISTORY_SCAN }),
+    store.verifyReports(prev.name, 100),
+  ]);
+  // On by env var only: no audit entry, so any passing verify counts.
+  const lastEnable = history.find((e) => e.to && !e.from) ?? null;
+  const since = lastEnable ? Date.parse(lastEnable.at) : -Infinity;
+  const passing = reports.find((raw) => {
+    const v = asVerdictSummary(raw);
+    const started = Date.parse(String((raw as { startedAt?: unknown }).startedAt ?? v?.finishedAt ?? ''));
+    return v !== null && v.verdict === 'pass' && !v.shadow && v.sessions >= required && started >= since;
+  });
+  if (passing) return null;
+  const last = asVerdictSummary(reports[0]);
+  const sessions = `${required} session${required === 1 ? '' : 's'}`;
+  const when = lastEnable ? ` since it was enabled (${lastEnable.at}, rev ${lastEnable.rev})` : '';
+  const seen = last ? `; its last verify: ${last.verdict}${last.shadow ? ' (shadow)' : ''} over ${last.sessions} session${last.sessions === 1 ? '' : 's'}, ${last.finishedAt}` : '; it was never verified';
+  return {
+    reason: `${prev.name} (before ${feature.name} in the cutover order) has no passing verify covering ${sessions}${when}${seen}`,
+    hint: `thor-cutover verify ${prev.name} --sessions ${required}, or pass --force (recorded as forced in the audit stream)`,
+  };
 }
