@@ -171,10 +171,31 @@ describe('each broken thing fails exactly its check, with its hint', () => {
     const checks = rows(r.stdout);
     expect(failing(checks)).toEqual(['flags.backend']);
     const f = checks.get('flags.backend')!;
-    expect(f.measured).toContain('heartbeat disagrees with Redis: account_balance: backend off, Redis on (redis)');
+    expect(f.measured).toContain('heartbeat disagrees with Redis: account_balance: backend off, Redis on (redis),');
     expect(f.measured).toContain(`since ${at} (5m ago, rev 1 by alice)`);
     expect(f.hint).toContain(`nobody subscribes to ${other}:events`);
     expect(checks.get('redis.layout')!.measured).toContain('events: 0 subscribers');
+  });
+
+  it('a backend that takes a flag from its own env var: the cause named, with the fix', async () => {
+    const envPrefix = uniquePrefix('doctor-env');
+    const config = defaultConfig({ redisUrl: redis.url, prefix: envPrefix });
+    const store = await openStore(config, { oneShot: false });
+    const envSim = await startSimulator({ config, port: 0, speed: SPEED, store, env: { WS_FEATURE_POSITIONS: 'true' } });
+    try {
+      const r = await runCli(['doctor', '--url', envSim.url, '--redis', redis.url, '--prefix', envPrefix, '--speed', String(SPEED), '--timeout', '5s'],
+        { cwd: '/', timeoutMs: 20_000 });
+      expect(r.code).toBe(1);
+      const checks = rows(r.stdout);
+      expect(failing(checks)).toEqual(['flags.backend']);
+      const f = checks.get('flags.backend')!;
+      expect(f.measured).toBe('heartbeat disagrees with Redis: positions: backend on, Redis off (default), the hash has no field for it');
+      expect(f.hint).toContain('falls back to its own WS_FEATURE_POSITIONS');
+      expect(f.hint).toContain('thor-cutover enable|disable positions');
+    } finally {
+      await envSim.close();
+      await store.close();
+    }
   });
 
   it('Redis down: the Redis check fails, what needs Redis is skipped, the rest still runs', async () => {

@@ -49,12 +49,15 @@ export function checkBackendFlags(config: Config, env: NodeJS.ProcessEnv, redis:
   for (const f of diffs) {
     const last = redis.lastChange.get(f.feature);
     const changedAt = last ? Date.parse(last.at) : NaN;
-    const since = last ? `since ${last.at} (${relativeTime(last.at)}, rev ${last.rev} by ${last.actor})` : 'no audit entry: set outside thor-cutover, or before its audit was kept';
-    lines.push(`${f.feature}: backend ${seen.flags[f.feature] ? 'on' : 'off'}, Redis ${f.enabled ? 'on' : 'off'} (${f.source}) ${since}`);
+    const since = last ? `since ${last.at} (${relativeTime(last.at)}, rev ${last.rev} by ${last.actor})`
+      : f.redisValue === undefined ? 'the hash has no field for it' : 'no audit entry: set outside thor-cutover, or before its audit was kept';
+    lines.push(`${f.feature}: backend ${seen.flags[f.feature] ? 'on' : 'off'}, Redis ${f.enabled ? 'on' : 'off'} (${f.source}), ${since}`);
     // The backend showed its flags before the change, or within the time it is allowed to take.
     if (!(Number.isFinite(changedAt) && seen.at < changedAt + PROPAGATION_MS)) settling = false;
 
-    if (endpoint?.source[f.feature] === 'env') {
+    if (endpoint?.source[f.feature] === 'env' && f.redisValue === undefined) {
+      causes.add(`the hash has no field for ${f.feature}, so the backend falls back to its own ${f.envVar}, which differs from this machine's: write the flag to Redis (thor-cutover enable|disable ${f.feature}) so both read the same`);
+    } else if (endpoint?.source[f.feature] === 'env') {
       causes.add(`the backend says it takes ${f.feature} from ${f.envVar}: an env-only backend sees a change only after a restart; restart it, or make it read the flags hash`);
     } else if (f.source === 'env') {
       causes.add(`${f.feature} comes from ${f.envVar} on this machine (the hash has no field): the backend's environment differs; set it in Redis with enable/disable`);
