@@ -93,7 +93,6 @@ interface Served {
   items(): readonly object[];
   /** The current state as the REST payload, before any wrapping. */
   rest(): unknown;
-  job?: NodeJS.Timeout;
   slow?: NodeJS.Timeout;
 }
 
@@ -410,7 +409,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   for (const s of served) {
     let slice = 0;
-    s.job = every(realMs(s.cfg.intervalMs) / s.slices, () => {
+    every(realMs(s.cfg.intervalMs) / s.slices, () => {
       const items = s.step(slice);
       slice = (slice + 1) % s.slices;
       if (!s.slow) emit(s, items);

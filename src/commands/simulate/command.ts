@@ -77,7 +77,7 @@ ${FAULT_HELP.map(([s, d]) => `  ${s.padEnd(width)}  ${d}`).join('\n')}
 Flags are read from the store (--redis, the config, THOR_CUTOVER_REDIS_URL) with the backend's
 effective-value rule; a change shows in the heartbeat and GET /api/cutover/flags/ within a
 second. Without a reachable Redis it runs on an in-process store and says so.
-Control routes: GET /healthz, GET /api/cutover/flags/, GET|POST /_sim/faults.
+Control routes: GET /healthz, GET /api/cutover/flags/, GET|POST /_sim/faults, GET /_sim/stats.
 Stops on Ctrl-C or SIGTERM (exit 0).
 
 Examples:
