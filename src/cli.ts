@@ -76,6 +76,13 @@ export async function runFromProcess(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `thor-cutover ... | head`: the reader left; there is nobody to tell, so stop quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   const code = await main(process.argv.slice(2), processIO(controller.signal));
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -83,5 +90,12 @@ export async function runFromProcess(): Promise<void> {
   // The work is done and its output written. A socket a library failed to release (a TLS
   // handshake that never completed, say) must not hold the prompt: exit after a grace
   // period that only runs if something else still keeps the process alive.
-  setTimeout(() => process.exit(code), 500).unref();
+  // Never cut off output still queued for a slow pipe: wait for it to drain first.
+  const exitWhenFlushed = (): void => {
+    for (const stream of [process.stdout, process.stderr]) {
+      if (stream.writableLength > 0) { stream.once('drain', exitWhenFlushed); return; }
+    }
+    process.exit(code);
+  };
+  setTimeout(exitWhenFlushed, 500).unref();
 }

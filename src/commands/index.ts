@@ -8,9 +8,10 @@ import { register as audit } from './audit/command.js';
 import { register as doctor } from './doctor/command.js';
 import { register as verify } from './verify/command.js';
 import { register as parity } from './parity/command.js';
+import { register as demo } from './demo/command.js';
 
 /**
  * Every command registers its options here; its logic is imported lazily inside the
  * action, so `status` never loads ws, undici or the analysis engine.
  */
-export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, verify, parity, doctor];
+export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, verify, parity, doctor, demo];

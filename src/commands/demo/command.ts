@@ -1,0 +1,27 @@
+import { action, jsonOption, type Register } from '../register.js';
+
+export interface DemoOptions {
+  fast?: boolean;
+  json?: boolean;
+}
+
+export const register: Register = (program, io, setExit) => {
+  const cmd = program
+    .command('demo')
+    .description('rehearse the whole runbook end to end against the built-in simulator (no Redis or backend needed)')
+    .option('--fast', 'the same in a few seconds (high speed, short sessions): what CI runs')
+    .addHelpText('after', `
+Each step prints the real command it runs and its real output. The flags live in an
+in-process store, or in Redis under a throw-away prefix when THOR_CUTOVER_REDIS_URL is set
+(removed at the end). Exit 0 when every step behaved as expected; otherwise 1, naming the
+step that did not.
+
+Examples:
+  $ thor-cutover demo            # about a minute
+  $ thor-cutover demo --fast     # a few seconds`);
+  jsonOption(cmd, 'the steps and their outcomes (the commands\' own output is not included)');
+  cmd.action(action(io, setExit, async (ctx) => {
+    const { runDemo } = await import('./run.js');
+    return runDemo(ctx, ctx.opts as DemoOptions);
+  }));
+};
