@@ -4,6 +4,7 @@ import { resolveActor } from '../context.js';
 import { findFeature } from '../../config/load.js';
 import type { FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, RefusedError, UsageError } from '../../errors.js';
+import { formatDuration } from '../../output/format.js';
 import { openStore } from '../../store/index.js';
 import { storeKeys } from '../../store/keys.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
@@ -367,7 +368,7 @@ function buildReport(b: BuildInput): VerifyReport {
   }
   const short = sessions.length < opts.sessions;
   if (short) {
-    const why = b.stopReason === 'interrupted' ? 'interrupted' : b.stopReason === 'max-wait' ? `--max-wait ${fmtMs(opts.maxWaitMs ?? 0)} reached` : 'stopped';
+    const why = b.stopReason === 'interrupted' ? 'interrupted' : b.stopReason === 'max-wait' ? `--max-wait ${formatDuration(opts.maxWaitMs ?? 0)} reached` : 'stopped';
     const detail = `${sessions.length} of ${opts.sessions} ${b.mode === 'market' ? `${b.config.market.country} market sessions` : 'windows'} complete (${why})`;
     problems.push({ feature: null, check: 'sessions', status: 'inconclusive', session: null, sessionLabel: null, detail, message: `sessions: ${detail}` });
   }
@@ -431,12 +432,6 @@ function buildReport(b: BuildInput): VerifyReport {
   };
 }
 
-function fmtMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
 
 /**
  * The record written to `<prefix>:verify:<feature>`: VerdictSummary's fields (what status
