@@ -244,6 +244,16 @@ describe('verify: preconditions, limits, interruptions', () => {
     expect(await client.exists(`${p}:verify:positions`)).toBe(0);
   });
 
+  it('a backend that cannot be reached: exit 2 (could not run), nothing recorded', async () => {
+    const p = uniquePrefix('v-noconn');
+    await flagsOn(p, 'account_balance');
+    const r = await runCli(['verify', 'account_balance', '--url', 'http://127.0.0.1:9'], { env: env(p) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: cannot connect to the WebSocket at ws:\/\/127\.0\.0\.1:9\/ws\/: /m);
+    expect(r.stderr).toContain('hint: is the backend running?');
+    expect(await client.exists(`${p}:verify:account_balance`)).toBe(0);
+  });
+
   it('store unreachable: exit 2 before anything runs', async () => {
     const r = await runCli(['verify', 'account_balance', '--url', 'http://127.0.0.1:9'], { env: env(uniquePrefix('v-nostore'), 'redis://127.0.0.1:9') });
     expect(r.code).toBe(2);
