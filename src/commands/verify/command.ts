@@ -26,6 +26,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--session-length <duration>', 'fixed windows of this length instead of market sessions (backends without market_status)', durationArg('--session-length'))
     .option('--max-wait <duration>', 'give up after this long (real time): inconclusive if the sessions were not all seen', durationArg('--max-wait'))
     .option('--speed <n>', 'rehearsal speed: divides every interval and session length (match thor-cutover simulate --speed)', speedArg, 1)
+    .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
     .option('--shadow', 'runbook phase 2: check every feature streams while its flag is off')
     .option('--junit <file>', 'write JUnit XML: one testcase per checklist item per session')
     .option('--json [file]', 'the report as one JSON document (with schemaVersion): to FILE, or to stdout without one')
@@ -57,7 +58,7 @@ Examples:
     const { printVerify, progressLine, progressWriter } = await import('./render.js');
     const o = ctx.opts as {
       sessions: number; sessionLength?: number; maxWait?: number; speed: number; shadow?: boolean; junit?: string;
-      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean;
+      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number;
     };
     let jsonFile: string | undefined;
     // `--json positions` reads as the feature, not a file named "positions".
@@ -73,6 +74,7 @@ Examples:
       sessionLengthMs: o.sessionLength ?? null,
       maxWaitMs: o.maxWait ?? null,
       speed: o.speed,
+      jitterMs: o.jitter ?? null,
       shadow: Boolean(o.shadow),
       actor: o.actor,
       recordTimeoutMs: o.recordTimeout,
