@@ -98,8 +98,9 @@ describe('the cutover order', () => {
     const r = await cli(p, ['enable', 'positions', '--force', '--reason', 'hotfix']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('forced past the cutover order: account_balance still off');
-    const [[, fields]] = (await client.xrange(`${p}:audit`, '-', '+')) as [string, string[]][];
-    expect(Object.fromEntries(chunk(fields!))).toMatchObject({ feature: 'positions', forced: 'true' });
+    const audit = await client.xrange(`${p}:audit`, '-', '+');
+    expect(audit).toHaveLength(1);
+    expect(Object.fromEntries(chunk(audit[0]![1]))).toMatchObject({ feature: 'positions', forced: 'true' });
     const h = await cli(p, ['history', '--json']);
     expect(JSON.parse(h.stdout).entries[0]).toMatchObject({ feature: 'positions', forced: true, reason: 'hotfix' });
   });
