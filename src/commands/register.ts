@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import type { IO } from '../io.js';
 import { makeContext, type CommandContext } from './context.js';
@@ -44,6 +45,24 @@ export function intArg(name: string, min = 0) {
     if (!Number.isInteger(n) || n < min) {
       throw new UsageError(`${name} takes a whole number >= ${min}, got "${value}"`);
     }
+    return n;
+  };
+}
+
+/** Parse a duration option ("90s", "15m", "250ms"), above zero, with a usage error that names the flag. */
+export function durationArg(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration above zero such as 250ms, 90s or 15m, got "${value}"`);
+    return ms;
+  };
+}
+
+/** Parse a number option above zero (--speed), with a usage error that names the flag. */
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} takes a number above zero, got "${value}"`);
     return n;
   };
 }

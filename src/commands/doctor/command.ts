@@ -1,28 +1,13 @@
 import type { Command } from 'commander';
-import { parseDuration } from '../../config/duration.js';
-import { ExitCode, UsageError } from '../../errors.js';
-import { action, backendOptions, jsonOption, type Register } from '../register.js';
-
-function durationArg(name: string) {
-  return (value: string): number => {
-    const ms = parseDuration(value);
-    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration above zero such as 30s or 1500ms, got "${value}"`);
-    return ms;
-  };
-}
-
-function speedArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--speed takes a number above zero, got "${value}"`);
-  return n;
-}
+import { ExitCode } from '../../errors.js';
+import { type Register, action, backendOptions, durationArg, jsonOption, positiveNumber } from '../register.js';
 
 export const register: Register = (program: Command, io, setExit) => {
   const cmd = program
     .command('doctor')
     .description('the runbook\'s debugging section as one command: config, Redis, REST, WebSocket, flags, clocks')
     .option('--timeout <duration>', 'bound for the whole run (default: two of the longest interval + 2s, within 3s..2m)', durationArg('--timeout'))
-    .option('--speed <n>', 'divide every interval by n (a rehearsal backend: `simulate --speed n`)', speedArg, 1)
+    .option('--speed <n>', 'divide every interval by n (a rehearsal backend: `simulate --speed n`)', positiveNumber('--speed'), 1)
     .addHelpText('after', `
 Checks: config · Redis (reachable, round trip, key layout, env vs Redis) · REST (each
 feature's endpoint) · WebSocket (handshake, each message type within two intervals,

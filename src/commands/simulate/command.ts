@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
-import { parseDuration } from '../../config/duration.js';
 import { UsageError } from '../../errors.js';
 import { FAULT_HELP } from '../../sim/faults.js';
-import { action, intArg, type Register } from '../register.js';
+import { type Register, action, durationArg, intArg, positiveNumber } from '../register.js';
 
 export interface SimulateOptions {
   host: string;
@@ -14,22 +13,6 @@ export interface SimulateOptions {
   sessionClosed: number;
   fault: string[];
   token?: string;
-}
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} takes a number above zero, got "${value}"`);
-    return n;
-  };
-}
-
-function durationArg(name: string) {
-  return (value: string): number => {
-    const ms = parseDuration(value);
-    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration such as 90s, 5m or 6.5h, got "${value}"`);
-    return ms;
-  };
 }
 
 /** "ES,NQ" -> those symbols; "500" -> the four defaults plus synthetic ones up to 500. */

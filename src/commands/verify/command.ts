@@ -1,22 +1,6 @@
 import { Option, type Command } from 'commander';
-import { parseDuration } from '../../config/duration.js';
-import { UsageError } from '../../errors.js';
 import { makeOutput } from '../../output/format.js';
-import { action, backendOptions, intArg, type Register } from '../register.js';
-
-function durationArg(name: string) {
-  return (value: string): number => {
-    const ms = parseDuration(value);
-    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration such as 90s, 10m or 2h, got "${value}"`);
-    return ms;
-  };
-}
-
-function speedArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--speed takes a number above zero, got "${value}"`);
-  return n;
-}
+import { type Register, action, backendOptions, durationArg, intArg, positiveNumber } from '../register.js';
 
 export const register: Register = (program: Command, io, setExit) => {
   const cmd = program
@@ -25,7 +9,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--sessions <n>', 'complete market sessions (or windows) to observe; one under way at start does not count', intArg('--sessions', 1), 1)
     .option('--session-length <duration>', 'fixed windows of this length instead of market sessions (backends without market_status)', durationArg('--session-length'))
     .option('--max-wait <duration>', 'give up after this long (real time): inconclusive if the sessions were not all seen', durationArg('--max-wait'))
-    .option('--speed <n>', 'rehearsal speed: divides every interval and session length (match thor-cutover simulate --speed)', speedArg, 1)
+    .option('--speed <n>', 'rehearsal speed: divides every interval and session length (match thor-cutover simulate --speed)', positiveNumber('--speed'), 1)
     .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
     .option('--shadow', 'runbook phase 2: check every feature streams while its flag is off')
     .option('--junit <file>', 'write JUnit XML: one testcase per checklist item per session')
