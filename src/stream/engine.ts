@@ -4,7 +4,7 @@ import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRe
 import { NoiseTracker } from './noise.js';
 import { RestClient, RestPoller, type PollResult, type RestOutcome } from './rest-poller.js';
 import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
-import { classifyInterval, intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalLimits } from './stats.js';
+import { intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalKind, type IntervalLimits } from './stats.js';
 import type {
   ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, Finding, KeyIntervalStats,
   ScopeSnapshot, StreamEvent, StreamEventType, TypeStats,
@@ -49,12 +49,16 @@ export interface EngineOptions {
 type Listener<K extends StreamEventType> = (e: Extract<StreamEvent, { type: K }>) => void;
 
 const SIDE_TYPES = new Set(['heartbeat', 'error_message', 'pong']);
-const MAX_KEYS = 10_000;
+/** Stream keys tracked per feature (each costs a histogram of ~8 KB). */
+const MAX_KEYS = 5_000;
 
 interface KeyState {
+  key: string;
   last: number | null;
   stats: IntervalStats;
   lastAt: number | null;
+  /** The session scope that last counted this key (counts keys per session without a Set). */
+  scope: FeatureCounters | null;
 }
 
 /** Counters of one feature in one scope (overall, or one session). */
@@ -82,7 +86,8 @@ class FeatureCounters {
   staleMax: number | null = null;
   stale = 0;
   readonly drift = new Map<string, DriftCount>();
-  readonly wsKeys = new Set<string>();
+  /** Stream keys seen in this scope (session scopes; overall uses the key map). */
+  keys = 0;
 
   constructor(expectedMs: number | null) {
     this.interval = expectedMs === null ? null : new IntervalStats(expectedMs);
@@ -112,12 +117,17 @@ interface FeatureRuntime {
   noise: NoiseTracker;
   /** Stream keys in WS names. */
   wsStreamFields: string[];
+  streamIsKeyPrefix: boolean;
   wsRequired: string[];
   keys: Map<string, KeyState>;
   /** REST stream keys and when first seen. */
   restKeys: Map<string, number>;
   reportedMissing: Set<string>;
-  fieldTypes: Map<string, string>;
+  /** Field -> JSON type first seen (a plain object: cheaper than a Map on the hot path). */
+  fieldTypes: Record<string, string>;
+  /** JSON type of each required field, by index in wsRequired. */
+  requiredTypes: (string | undefined)[];
+  sampled: number;
   driftSeen: Set<string>;
   ignored: (path: string) => boolean;
 }
@@ -132,6 +142,9 @@ export class Engine extends EventEmitter {
   private readonly types = new Map<string, TypeStats>();
   private readonly unknownTypes = new Set<string>();
   private readonly configuredTypes: Set<string>;
+  private last: { ts: TypeStats | undefined; rt: FeatureRuntime | undefined } = { ts: undefined, rt: undefined };
+  /** Someone listens to interval events (kept current instead of asking per message). */
+  private wantsIntervalEvents = false;
   private ws: WsClient | null = null;
   private rest: RestClient | null = null;
   private poller: RestPoller | null = null;
@@ -153,6 +166,9 @@ export class Engine extends EventEmitter {
 
   constructor(opts: EngineOptions) {
     super();
+    const track = () => queueMicrotask(() => { this.wantsIntervalEvents = this.listenerCount('interval') + this.listenerCount('event') > 0; });
+    this.on('newListener', (name: string) => { if (name === 'interval' || name === 'event') this.wantsIntervalEvents = true; });
+    this.on('removeListener', track);
     this.opts = opts;
     this.config = opts.config;
     this.features = opts.features ?? opts.config.features;
@@ -177,11 +193,14 @@ export class Engine extends EventEmitter {
           noise,
         }),
         wsStreamFields: cfg.streamKey.map((k) => restToWs.get(k) ?? k),
+        streamIsKeyPrefix: cfg.streamKey.length > 0 && cfg.streamKey.length <= cfg.key.length && cfg.streamKey.every((f, i) => cfg.key[i] === f),
         wsRequired: cfg.requiredFields.map((k) => restToWs.get(k) ?? k),
         keys: new Map(),
         restKeys: new Map(),
         reportedMissing: new Set(),
-        fieldTypes: new Map(),
+        fieldTypes: Object.create(null) as Record<string, string>,
+        requiredTypes: [],
+        sampled: 0,
         driftSeen: new Set(),
         ignored: ignoredBy(cfg.ignoreFields),
       };
@@ -304,7 +323,7 @@ export class Engine extends EventEmitter {
   // ---------------------------------------------------------------- WS side
 
   private wireWs(ws: WsClient): void {
-    ws.on('message', (m) => this.onMessage(m));
+    ws.onMessage = (m) => this.onMessage(m);
     ws.on('open', (e) => {
       if (this.downSince !== null) { this.gaps.push({ from: this.downSince, to: e.at }); this.downSince = null; }
       if (this.gaps.length > 200) this.gaps.shift();
@@ -349,18 +368,23 @@ export class Engine extends EventEmitter {
 
   private onMessage(m: WsMessage): void {
     const at = m.at;
-    let ts = this.types.get(m.type);
-    if (!ts) {
-      const rt0 = this.byType.get(m.type);
-      ts = { type: m.type, count: 0, firstAt: at, lastAt: at, feature: rt0?.cfg.name ?? null };
-      this.types.set(m.type, ts);
+    // Streams come in runs of one type: remember the last lookup instead of hashing each time.
+    let ts = this.last.ts;
+    let rt = this.last.rt;
+    if (!ts || ts.type !== m.type) {
+      ts = this.types.get(m.type);
+      rt = this.byType.get(m.type);
+      if (!ts) {
+        ts = { type: m.type, count: 0, firstAt: at, lastAt: at, feature: rt?.cfg.name ?? null };
+        this.types.set(m.type, ts);
+      }
+      this.last = { ts, rt };
     }
     ts.count += 1;
     ts.lastAt = at;
     const data = m.data;
     // Sessions first, so the message that opens a session lands in it.
     if (m.type === this.statusType && this.market) this.applySessionChange(this.market.onStatus(data, at), at);
-    const rt = this.byType.get(m.type);
     if (!rt) {
       this.onSideMessage(m);
       return;
@@ -376,14 +400,23 @@ export class Engine extends EventEmitter {
     }
     const d = data as Record<string, unknown>;
     this.checkWsFields(rt, d, at);
-    const streamKey = rt.wsStreamFields.length ? keyOf(d, rt.wsStreamFields) : '';
-    if (streamKey !== null) this.recordArrival(rt, streamKey, at, o, c);
-    const key = rt.matcher.wsKey(d);
-    if (key === null) {
+    const leaf = rt.matcher.wsLeaf(d);
+    // When the stream key is a prefix of the match key (intraday: symbol of symbol+minute),
+    // the leaf remembers its stream: one lookup per message instead of two.
+    let ks = rt.streamIsKeyPrefix && leaf ? (leaf.stream as KeyState | undefined) : undefined;
+    if (!ks) {
+      const streamKey = rt.wsStreamFields.length ? keyOf(d, rt.wsStreamFields) : '';
+      if (streamKey !== null) {
+        ks = this.keyState(rt, streamKey);
+        if (ks && rt.streamIsKeyPrefix && leaf) leaf.stream = ks;
+      }
+    }
+    if (ks) this.recordArrival(rt, ks, at, c);
+    if (leaf === null) {
       this.drift(rt, 'ws', 'no-key', rt.cfg.key.join('+'), null, 'a key field is missing', at);
       return;
     }
-    const resolved = rt.matcher.addWs(key, d, at);
+    const resolved = rt.matcher.addToLeaf(leaf, d, at, m.text);
     if (resolved) this.onStaleness(rt, resolved, at);
   }
 
@@ -413,45 +446,75 @@ export class Engine extends EventEmitter {
     }
   }
 
+  /**
+   * Required fields: present and of one type, on every message. Other fields: their type
+   * on every 16th message per feature (they are schema drift too, but the for-in over
+   * the whole payload was a tenth of the engine's cost at full rate).
+   */
   private checkWsFields(rt: FeatureRuntime, d: Record<string, unknown>, at: number): void {
-    for (const f of rt.wsRequired) {
-      if (d[f] === undefined) this.drift(rt, 'ws', 'missing-required', f, rt.matcher.wsKey(d), 'required field missing', at);
+    const req = rt.wsRequired;
+    for (let i = 0; i < req.length; i++) {
+      const f = req[i]!;
+      const v = d[f];
+      if (v === undefined) { this.drift(rt, 'ws', 'missing-required', f, rt.matcher.wsKey(d), 'required field missing', at); continue; }
+      const t = jsonType(v);
+      const seen = rt.requiredTypes[i];
+      if (seen === t) continue;
+      if (seen === undefined || seen === 'null') rt.requiredTypes[i] = t;
+      else if (t !== 'null') {
+        this.drift(rt, 'ws', 'type-change', f, rt.matcher.wsKey(d), `${seen} -> ${t}`, at);
+        rt.requiredTypes[i] = t;
+      }
     }
+    if ((rt.sampled++ & 15) !== 0) return;
+    const types = rt.fieldTypes;
     for (const k in d) {
-      const v = d[k];
-      const t = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
-      const seen = rt.fieldTypes.get(k);
-      if (seen === undefined) rt.fieldTypes.set(k, t);
-      else if (seen !== t && t !== 'null' && seen !== 'null') {
+      const t = jsonType(d[k]);
+      const seen = types[k];
+      if (seen === t) continue;
+      if (seen === undefined || seen === 'null') types[k] = t;
+      else if (t !== 'null' && !rt.wsRequired.includes(k)) {
         this.drift(rt, 'ws', 'type-change', k, rt.matcher.wsKey(d), `${seen} -> ${t}`, at);
-        rt.fieldTypes.set(k, t);
+        types[k] = t;
       }
     }
   }
 
-  private recordArrival(rt: FeatureRuntime, key: string, at: number, o: FeatureCounters, c: FeatureCounters | null): void {
+
+  private keyState(rt: FeatureRuntime, key: string): KeyState | undefined {
     let ks = rt.keys.get(key);
     if (!ks) {
-      if (rt.keys.size >= MAX_KEYS) return;
-      ks = { last: null, stats: new IntervalStats(rt.expectedMs, true), lastAt: null };
+      if (rt.keys.size >= MAX_KEYS) return undefined;
+      ks = { key, last: null, stats: new IntervalStats(rt.expectedMs), lastAt: null, scope: null };
       rt.keys.set(key, ks);
-      o.wsKeys.add(key);
     }
-    c?.wsKeys.add(key);
+    return ks;
+  }
+
+  private recordArrival(rt: FeatureRuntime, ks: KeyState, at: number, c: FeatureCounters | null): void {
+    const key = ks.key;
+    if (c && ks.scope !== c) { ks.scope = c; c.keys += 1; }
     ks.lastAt = at;
     const last = ks.last;
     ks.last = at;
     if (last === null || rt.cfg.cadence !== 'periodic') return;
     const ms = Math.max(0, at - last - this.stalls.overlap(last, at));
-    const { kind, beatsLost } = classifyInterval(ms, rt.limits);
+    // classifyInterval, inlined: this runs for every message.
+    const l = rt.limits;
+    let kind: IntervalKind = 'ok';
+    let beatsLost = 0;
+    if (ms > l.missedMs) { kind = 'missed'; beatsLost = Math.max(1, Math.round(ms / l.expectedMs) - 1); }
+    else if (ms > l.lateMs) kind = 'late';
+    else if (ms < l.burstMs) kind = 'burst';
+    // The overall feature numbers are pooled from the keys at snapshot time: one record per message.
     ks.stats.add(ms, kind, beatsLost);
-    o.interval!.add(ms, kind, beatsLost);
     c?.interval?.add(ms, kind, beatsLost);
-    if (kind !== 'ok' && this.listenerCount('interval') + this.listenerCount('event') > 0) {
-      const limitMs = kind === 'late' ? rt.limits.lateMs : kind === 'missed' ? rt.limits.missedMs : rt.limits.burstMs;
+    if (kind !== 'ok' && this.wantsIntervalEvents) {
+      const limitMs = kind === 'late' ? l.lateMs : kind === 'missed' ? l.missedMs : l.burstMs;
       this.fire({ type: 'interval', at, feature: rt.cfg.name, key, kind, measuredMs: ms, expectedMs: rt.expectedMs, limitMs: Math.round(limitMs), beatsLost });
     }
   }
+
 
   private drift(rt: FeatureRuntime, side: 'ws' | 'rest', kind: DriftKind, field: string, key: string | null, detail: string, at: number): void {
     const id = `${side}\u0000${kind}\u0000${field}`;
@@ -667,15 +730,14 @@ export class Engine extends EventEmitter {
       : [];
     const tol = rt.cfg.thresholds.intervalTolerance;
     const slack = rt.limits.lateMs - rt.expectedMs * 1.5;
-    const wsKeys = overall ? rt.keys : c.wsKeys;
     return {
       name: rt.cfg.name,
       cadence: rt.cfg.cadence,
       wsTypes: [...rt.cfg.wsTypes],
       expectedIntervalMs: rt.expectedMs,
       graceMs: rt.graceMs,
-      ws: { messages: c.messages, firstAt: c.firstAt, lastAt: c.lastAt, ratePerSec: Math.round((c.messages / (spanMs / 1000)) * 100) / 100, keys: wsKeys.size },
-      interval: c.interval ? c.interval.summary() : null,
+      ws: { messages: c.messages, firstAt: c.firstAt, lastAt: c.lastAt, ratePerSec: Math.round((c.messages / (spanMs / 1000)) * 100) / 100, keys: overall ? rt.keys.size : c.keys },
+      interval: !c.interval ? null : overall ? IntervalStats.pooled(rt.expectedMs, [...rt.keys.values()].map((k) => k.stats)) : c.interval.summary(),
       intervalLimitMs: c.interval ? Math.round(rt.expectedMs * (1 + tol) + slack) : null,
       keys,
       rest: {
@@ -766,6 +828,12 @@ export class Engine extends EventEmitter {
     }
     return out;
   }
+}
+
+function jsonType(v: unknown): string {
+  const t = typeof v;
+  if (t !== 'object') return t;
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : 'object';
 }
 
 function emptyRtt() {

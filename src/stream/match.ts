@@ -116,9 +116,15 @@ export function keyOf(item: Record<string, unknown>, fields: string[]): string |
   return key;
 }
 
+/**
+ * A WS message kept for matching. With `text` (the raw frame) the parsed object is let go:
+ * one flat string is far cheaper for the GC to keep than a parsed tree, and most entries
+ * are never compared.
+ */
 interface RingEntry {
   at: number;
-  data: Record<string, unknown>;
+  data: Record<string, unknown> | null;
+  text: string | null;
   version: string | null;
   flat?: Flat;
 }
@@ -184,8 +190,49 @@ export interface MatcherOptions {
  * One feature's matcher. The WS side is hot (every message), so it only files the
  * message under its key; flattening and comparing happen when a REST poll is decided.
  */
+/**
+ * The recent messages of one key, in a fixed ring whose entry objects are reused: at full
+ * rate an allocation per message that lives through a few young-generation collections is
+ * what the GC pays most for.
+ */
+export interface KeyLeaf {
+  key: string;
+  slots: RingEntry[];
+  /** Next slot to write. */
+  head: number;
+  size: number;
+  dead: boolean;
+  /** The engine's per-stream state, cached when the stream key is a prefix of the key. */
+  stream?: unknown;
+}
+
+function ringPush(leaf: KeyLeaf, cap: number, at: number, data: Record<string, unknown> | null, text: string | null, version: string | null): RingEntry {
+  let e = leaf.slots[leaf.head];
+  if (e) {
+    e.at = at; e.data = data; e.text = text; e.version = version; e.flat = undefined;
+  } else {
+    e = { at, data, text, version };
+    leaf.slots[leaf.head] = e;
+  }
+  leaf.head = (leaf.head + 1) % cap;
+  if (leaf.size < cap) leaf.size += 1;
+  return e;
+}
+
+/** Oldest first. */
+function ringEntries(leaf: KeyLeaf, cap: number): RingEntry[] {
+  const out: RingEntry[] = new Array(leaf.size);
+  for (let k = 0; k < leaf.size; k++) out[k] = leaf.slots[(leaf.head - leaf.size + k + cap) % cap]!;
+  return out;
+}
+
 export class FeatureMatcher {
-  private readonly rings = new Map<string, RingEntry[]>();
+  private readonly rings = new Map<string, KeyLeaf>();
+  /**
+   * The same leaves, by the raw key values nested field by field: the hot path finds a
+   * message's leaf without building and hashing a joined key string.
+   */
+  private readonly fast = new Map<unknown, unknown>();
   private pending: Pending[] = [];
   private changes: PendingChange[] = [];
   private readonly lastRest = new Map<string, Flat>();
@@ -202,7 +249,9 @@ export class FeatureMatcher {
     const restToWs = new Map(Object.entries(feature.fieldMap).map(([ws, rest]) => [rest, ws]));
     this.wsKeyFields = feature.key.map((k) => restToWs.get(k) ?? k);
     this.wsVersionField = feature.versionField ? restToWs.get(feature.versionField) ?? feature.versionField : null;
-    this.ringSize = o.ringSize ?? 32;
+    // Enough to cover the grace window at the expected rate; more only keeps parsed
+    // messages alive into the old generation, which the GC then pays for.
+    this.ringSize = o.ringSize ?? 8;
     this.trackStaleness = feature.cadence !== 'periodic';
   }
 
@@ -215,16 +264,46 @@ export class FeatureMatcher {
     return keyOf(item, this.feature.key);
   }
 
+  /** The leaf of a WS payload by its key fields (null: a key field is missing). */
+  wsLeaf(data: Record<string, unknown>): KeyLeaf | null {
+    const f = this.wsKeyFields;
+    const last = f.length - 1;
+    let node = this.fast;
+    for (let i = 0; i < last; i++) {
+      const v = data[f[i]!];
+      if (v === undefined || v === null) return null;
+      let next = node.get(v) as Map<unknown, unknown> | undefined;
+      if (!next) { next = new Map(); node.set(v, next); }
+      node = next;
+    }
+    const v = data[f[last]!];
+    if (v === undefined || v === null) return null;
+    let leaf = node.get(v) as KeyLeaf | undefined;
+    if (!leaf || leaf.dead) {
+      leaf = this.leaf(keyOf(data, f)!);
+      node.set(v, leaf);
+    }
+    return leaf;
+  }
+
+  private leaf(key: string): KeyLeaf {
+    let leaf = this.rings.get(key);
+    if (!leaf) { leaf = { key, slots: [], head: 0, size: 0, dead: false }; this.rings.set(key, leaf); }
+    return leaf;
+  }
+
+  /** File a WS message by its key string (see `wsLeaf` for the hot path). */
+  addWs(key: string, data: Record<string, unknown>, at: number, text?: string): StalenessResult[] | null {
+    return this.addToLeaf(this.leaf(key), data, at, text);
+  }
+
   /** File a WS message; returns staleness results it resolves (event/on-change features). */
-  addWs(key: string, data: Record<string, unknown>, at: number): StalenessResult[] | null {
-    let ring = this.rings.get(key);
-    if (!ring) { ring = []; this.rings.set(key, ring); }
+  addToLeaf(leaf: KeyLeaf, data: Record<string, unknown>, at: number, text?: string): StalenessResult[] | null {
+    const key = leaf.key;
     const v = this.wsVersionField ? data[this.wsVersionField] : undefined;
-    ring.push({ at, data, version: v === undefined || v === null ? null : String(v) });
-    if (ring.length > this.ringSize) ring.shift();
+    const entry = ringPush(leaf, this.ringSize, at, text === undefined ? data : null, text ?? null, v === undefined || v === null ? null : String(v));
     if (!this.trackStaleness || this.changes.length === 0) return null;
     let resolved: StalenessResult[] | null = null;
-    const entry = ring[ring.length - 1]!;
     this.changes = this.changes.filter((c) => {
       if (c.key !== key || !this.equalToEntry(c.flat, entry)) return true;
       (resolved ??= []).push({ key, at: c.at, ms: Math.max(0, at - c.at) });
@@ -248,8 +327,8 @@ export class FeatureMatcher {
         this.lastRest.set(key, flat);
         if (prev && !this.flatEqual(prev, flat)) {
           // WS may have carried the change before REST showed it.
-          const ring = this.rings.get(key);
-          const seen = ring?.some((e) => this.equalToEntry(flat, e));
+          const leaf = this.rings.get(key);
+          const seen = leaf && ringEntries(leaf, this.ringSize).some((e) => this.equalToEntry(flat, e));
           if (seen) staleness.push({ key, at: sentAt, ms: 0 });
           else this.changes.push({ key, flat, at: sentAt, deadline: sentAt + this.o.maxStalenessMs });
         }
@@ -294,7 +373,8 @@ export class FeatureMatcher {
   }
 
   private decideOne(p: Pending, now: number, inGap: (from: number, to: number) => boolean, schema: SchemaNote[]): Decision | null {
-    const ring = this.rings.get(p.key);
+    const leaf = this.rings.get(p.key);
+    const ring = leaf ? ringEntries(leaf, this.ringSize) : null;
     const closed = now > p.deadline;
     const mid = (p.sentAt + p.at) / 2;
     if (!ring || ring.length === 0) {
@@ -358,7 +438,11 @@ export class FeatureMatcher {
   }
 
   private flatOf(e: RingEntry): Flat {
-    e.flat ??= applyFieldMap(flatten(e.data), this.feature.fieldMap);
+    if (!e.flat) {
+      const data = e.data ?? ((JSON.parse(e.text!) as { data?: unknown }).data as Record<string, unknown>);
+      e.flat = applyFieldMap(flatten(data), this.feature.fieldMap);
+      e.text = null;
+    }
     return e.flat;
   }
 
@@ -377,12 +461,22 @@ export class FeatureMatcher {
     this.lastPrune = now;
     const cutoff = now - this.o.retentionMs;
     const forget = now - this.o.retentionMs * 20;
-    for (const [key, ring] of this.rings) {
-      const last = ring[ring.length - 1]!;
-      if (last.at < forget) { this.rings.delete(key); continue; }
+    for (const [key, leaf] of this.rings) {
+      const ring = ringEntries(leaf, this.ringSize);
+      const last = ring[ring.length - 1];
+      if (!last || last.at < forget) {
+        this.rings.delete(key);
+        leaf.dead = true;
+        continue;
+      }
       let drop = 0;
-      while (drop < ring.length - 1 && ring[drop]!.at < cutoff) drop++;
-      if (drop) ring.splice(0, drop);
+      while (drop < ring.length - 1 && ring[drop]!.at < cutoff) {
+        ring[drop]!.data = null;
+        ring[drop]!.text = null;
+        ring[drop]!.flat = undefined;
+        drop++;
+      }
+      leaf.size -= drop;
     }
   }
 }

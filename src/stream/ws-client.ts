@@ -42,6 +42,8 @@ export interface WsMessage {
   data: unknown;
   /** The whole parsed frame. */
   frame: Record<string, unknown>;
+  /** The frame as received (UTF-8 text). */
+  text: string;
   at: number;
   bytes: number;
 }
@@ -187,6 +189,12 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       lastFrameAt: null,
     };
   }
+
+  /**
+   * The one consumer on the hot path (the engine): called directly, before any 'message'
+   * listeners, which saves an emit per frame.
+   */
+  onMessage: ((m: WsMessage) => void) | null = null;
 
   get state(): WsState {
     return this.stateValue;
@@ -361,7 +369,9 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.s.messages += 1;
     this.lastDataAt = at;
     if (this.stateValue === 'stale') this.setState('connected');
-    this.emit('message', { type, data: frame.data, frame, at, bytes: buf.length });
+    const m: WsMessage = { type, data: frame.data, frame, text, at, bytes: buf.length };
+    if (this.onMessage) this.onMessage(m);
+    if (this.listenerCount('message') > 0) this.emit('message', m);
   }
 
   private bad(frame: BadFrame): void {

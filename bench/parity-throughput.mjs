@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// Parity's analysis against a bare ws client that only JSON.parses each frame, same run.
+// A local ws server (its own process, so it does not share our event loop) pushes
+// intraday-sized messages as fast as the socket takes them: pre-built frames written in
+// 1 MB chunks, so the client side is the bottleneck being measured.
+//
+//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 3] [--symbols 500]
+//
+// Goal: parity keeps at least 2/3 of the bare client's rate.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket, { WebSocketServer } from 'ws';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const MESSAGES = opt('messages', 300_000);
+const ROUNDS = opt('rounds', 3);
+const SYMBOLS = opt('symbols', 500);
+
+/** Pre-serialised frames: intraday_bar payloads over SYMBOLS symbols, a new minute every SYMBOLS*60 frames. */
+export function frames(n, symbols) {
+  const out = new Array(n);
+  const t0 = Date.UTC(2026, 0, 5, 14, 30);
+  for (let i = 0; i < n; i++) {
+    const sym = `SYM${String(i % symbols).padStart(4, '0')}`;
+    const minute = Math.floor(i / (symbols * 60));
+    const px = 4_000 + ((i * 7919) % 1000) / 4;
+    out[i] = JSON.stringify({
+      type: 'intraday_bar',
+      data: { symbol: sym, timestamp: new Date(t0 + minute * 60_000).toISOString(), open: px, high: px + 1.25, low: px - 0.75, close: px + 0.25, volume: 1000 + (i % 977) },
+    });
+  }
+  return out;
+}
+
+/** One unmasked server text frame (RFC 6455 5.2). */
+function frameBytes(text) {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x81, n]) : n < 65536 ? Buffer.from([0x81, 126, n >> 8, n & 255]) : null;
+  if (!head) throw new Error('message too large for the bench');
+  return Buffer.concat([head, payload]);
+}
+
+async function server() {
+  // Frames are built once and written to the socket in large chunks, so the server costs
+  // next to nothing and the client's reading is what is measured.
+  const stream = Buffer.concat([...frames(MESSAGES, SYMBOLS), JSON.stringify({ type: 'bench_done', data: {} })].map(frameBytes));
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await once(wss, 'listening');
+  wss.on('connection', (ws) => {
+    const socket = ws._socket;
+    let off = 0;
+    const CHUNK = 1 << 20;
+    const pump = () => {
+      while (off < stream.length) {
+        const end = Math.min(stream.length, off + CHUNK);
+        const ok = socket.write(stream.subarray(off, end));
+        off = end;
+        if (!ok) { socket.once('drain', pump); return; }
+      }
+    };
+    pump();
+  });
+  process.send({ port: wss.address().port });
+}
+
+async function bare(url) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  ws.on('error', (e) => { throw e; });
+  let n = 0;
+  let t0 = 0;
+  let c0 = null;
+  return new Promise((resolve) => {
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (n === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
+      if (m.type === 'bench_done') {
+        const ms = performance.now() - t0;
+        const cpu = process.cpuUsage(c0);
+        ws.terminate();
+        resolve({ n, ms, cpuMs: (cpu.user + cpu.system) / 1000 });
+        return;
+      }
+      n++;
+    });
+  });
+}
+
+async function parity(url, dist) {
+  const { loadConfig } = await import(join(dist, 'config/load.js'));
+  const { createEngine } = await import(join(dist, 'stream/index.js'));
+  const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'bench-')), env: {}, url: 'http://127.0.0.1:9', wsUrl: url });
+  const intraday = config.features.filter((f) => f.name === 'intraday');
+  const engine = createEngine({ config, features: intraday, rest: false, reconnect: false, sessions: { mode: 'none' } });
+  let t0 = 0;
+  let c0 = null;
+  const done = new Promise((resolve) => {
+    engine.onEvent('unknown-type', (e) => { if (e.wsType === 'bench_done') resolve({ end: performance.now(), cpu: process.cpuUsage(c0) }); });
+  });
+  const first = new Promise((resolve) => engine.onEvent('ws-open', () => resolve()));
+  engine.start();
+  await first;
+  // The first message marks the start, as for the bare client.
+  engine.wsClient.once('message', () => { t0 = performance.now(); c0 = process.cpuUsage(); });
+  const { end, cpu } = await done;
+  const snap = engine.snapshot();
+  await engine.stop();
+  const f = snap.overall.features[0];
+  return { n: f.ws.messages, ms: end - t0, cpuMs: (cpu.user + cpu.system) / 1000, keys: f.ws.keys };
+}
+
+async function main() {
+  const dist = join(fileURLToPath(new URL('..', import.meta.url)), 'dist');
+  const results = { bare: [], parity: [] };
+  const cpuRates = { bare: [], parity: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of r % 2 ? ['parity', 'bare'] : ['bare', 'parity']) {
+      const child = fork(fileURLToPath(import.meta.url), ['--server', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const [{ port }] = await once(child, 'message');
+      const url = `ws://127.0.0.1:${port}/ws/`;
+      const res = kind === 'bare' ? await bare(url) : await parity(url, dist);
+      child.kill();
+      await once(child, 'exit');
+      const rate = (res.n / res.ms) * 1000;
+      const cpuRate = (res.n / res.cpuMs) * 1000;
+      results[kind].push(rate);
+      cpuRates[kind].push(cpuRate);
+      console.log(`round ${r + 1} ${kind.padEnd(6)} ${res.n} msgs in ${res.ms.toFixed(0)} ms wall, ${res.cpuMs.toFixed(0)} ms CPU = ${Math.round(rate).toLocaleString('en-US')} msgs/s, ${Math.round(cpuRate).toLocaleString('en-US')} msgs per CPU-s`);
+    }
+  }
+  const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const b = median(results.bare);
+  const p = median(results.parity);
+  const cb = median(cpuRates.bare);
+  const cp = median(cpuRates.parity);
+  // Wall-clock rates swing with whatever else runs on the machine; CPU time per message
+  // is what the client itself costs, so the goal is judged on it.
+  console.log(`\nmedians over ${ROUNDS} rounds, ${MESSAGES.toLocaleString('en-US')} intraday_bar messages over ${SYMBOLS} symbols:`);
+  console.log(`                        wall msgs/s   msgs per CPU-second`);
+  console.log(`  bare ws + JSON.parse  ${fmt(b)}   ${fmt(cb)}`);
+  console.log(`  parity engine         ${fmt(p)}   ${fmt(cp)}`);
+  console.log(`  ratio parity/bare     ${(p / b).toFixed(2).padStart(11)}   ${(cp / cb).toFixed(2).padStart(11)}   (goal >= 0.67 on CPU: ${cp / cb >= 2 / 3 ? 'met' : 'NOT met'})`);
+}
+
+// Imported (bench/parity-memory.mjs uses frames()): do nothing.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (args.includes('--server')) await server();
+  else await main();
+}
