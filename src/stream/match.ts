@@ -219,6 +219,13 @@ function ringPush(leaf: KeyLeaf, cap: number, at: number, data: Record<string, u
   return e;
 }
 
+/** Keys (with their recent messages) kept per feature. */
+const MAX_LEAVES = 50_000;
+
+function lastAt(leaf: KeyLeaf, cap: number): number {
+  return leaf.size ? leaf.slots[(leaf.head - 1 + cap) % cap]!.at : 0;
+}
+
 /** Oldest first. */
 function ringEntries(leaf: KeyLeaf, cap: number): RingEntry[] {
   const out: RingEntry[] = new Array(leaf.size);
@@ -477,6 +484,15 @@ export class FeatureMatcher {
         drop++;
       }
       leaf.size -= drop;
+    }
+    // Keys that keep changing (a bar per minute) stay bounded even when time runs faster
+    // than the idle rule can forget them: the least recently updated go first.
+    if (this.rings.size > MAX_LEAVES) {
+      const byAge = [...this.rings.values()].sort((a, b) => lastAt(a, this.ringSize) - lastAt(b, this.ringSize));
+      for (const leaf of byAge.slice(0, this.rings.size - MAX_LEAVES)) {
+        this.rings.delete(leaf.key);
+        leaf.dead = true;
+      }
     }
   }
 }
