@@ -74,6 +74,14 @@ describe('thor-cutover parity', () => {
     expect(lines[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
+  it.concurrent('--max-mismatch-rate allows that share of mismatched polls', async () => {
+    const r = await runCli(['parity', 'positions', '--url', drift.url, '--speed', '20', '--duration', '2s', '--max-mismatch-rate', '100%', '--json'], { cwd: CWD, timeoutMs: 20_000 });
+    const doc = JSON.parse(r.stdout) as { ok: boolean; features: { match: { mismatched: number } }[] };
+    expect(doc.features[0]!.match.mismatched).toBeGreaterThan(0);
+    expect(doc.ok).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
   it.concurrent('a backend that is not there: exit 2 with a hint, nothing on stdout', async () => {
     const port = await closedPort();
     const r = await runCli(['parity', '--url', `http://127.0.0.1:${port}`, '--duration', '5s'], { cwd: CWD, timeoutMs: 15_000 });
