@@ -44,6 +44,7 @@ export class LiveView {
     const table = new Table({
       head: ['feature', 'WS msgs', 'rate/s', 'interval p50 / p95', 'REST polls', 'match', 'mismatches', 'errors'].map((h) => s.bold(h)),
       style: { head: [], border: [] },
+      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     });
     for (const f of snap.overall.features) {
       const bad = f.match.mismatched > 0;
