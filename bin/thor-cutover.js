@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import('../dist/cli.js').then((cli) => cli.runFromProcess());
+import('../dist/bundle/cli.js').then((cli) => cli.runFromProcess());

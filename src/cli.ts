@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CutoverError, ExitCode } from './errors.js';
 import { processIO, type IO } from './io.js';
+import { packageVersion } from './package.js';
 import { COMMANDS } from './commands/index.js';
 import type { SetExit } from './commands/register.js';
 
@@ -16,7 +17,7 @@ Exit codes:
 export function buildProgram(io: IO, setExit: SetExit): Command {
   const program = new Command('thor-cutover')
     .description('Cut a trading backend over from REST polling to a WebSocket stream, one feature at a time.')
-    .version(VERSION, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('-c, --config <path>', 'config file (default: ./thor-cutover.config.json, or THOR_CUTOVER_CONFIG)')
     .option('--redis <url>', 'Redis URL (default: THOR_CUTOVER_REDIS_URL, the config, then redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'Redis key prefix (default: {thor:cutover})')
@@ -62,7 +63,6 @@ export function reportError(io: IO, err: unknown): number {
   return ExitCode.ERROR;
 }
 
-const VERSION = '0.1.0';
 
 /** The bin's entry: the one place that touches process.exitCode and signals. */
 export async function runFromProcess(): Promise<void> {

@@ -13,7 +13,7 @@ describe('npm pack', () => {
       const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
       const files: string[] = packed[0].files.map((f: { path: string }) => f.path);
       expect(files).toContain('bin/thor-cutover.js');
-      expect(files).toContain('dist/cli.js');
+      expect(files).toContain('dist/bundle/cli.js');
       expect(files).toContain('samples/thor-backend/ThorTrading/services/stack_start.py');
       expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('bench/'))).toEqual([]);
       const prefix = join(dir, 'global');

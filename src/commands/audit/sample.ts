@@ -1,7 +1,7 @@
 import { cp, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../package.js';
 
 /**
  * The sample backend shipped in the package (samples/thor-backend), for the demo and the
@@ -19,8 +19,7 @@ import { fileURLToPath } from 'node:url';
 export type SampleCleanup = 'none' | 'runbook' | 'complete';
 
 export function sampleBackendDir(): string {
-  // dist/commands/audit/ (or src/commands/audit/ under the tests) -> <package>/samples/thor-backend
-  return fileURLToPath(new URL('../../../samples/thor-backend', import.meta.url));
+  return join(packageRoot(), 'samples', 'thor-backend');
 }
 
 /** The sample's config: per-feature polling patterns, and the docs/ allow entry. */

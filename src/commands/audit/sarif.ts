@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { packageVersion } from '../../package.js';
 import { CutoverError } from '../../errors.js';
 import type { IO } from '../../io.js';
 import { KINDS, type Kind } from './patterns.js';
@@ -119,16 +119,11 @@ export function toSarif(r: AuditReport, base: string, version: string): object {
   };
 }
 
-function toolVersion(): string {
-  // dist/commands/audit/ (or src/ under the tests) -> the package root.
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** Paths in the file are relative to GITHUB_WORKSPACE (or the cwd), where code scanning looks. */
 export async function writeSarif(io: IO, file: string, r: AuditReport): Promise<void> {
   const target = resolve(io.cwd, file);
-  const doc = toSarif(r, io.env.GITHUB_WORKSPACE || io.cwd, toolVersion());
+  const doc = toSarif(r, io.env.GITHUB_WORKSPACE || io.cwd, packageVersion());
   try {
     await writeFile(target, JSON.stringify(doc, null, 2) + '\n');
   } catch (err) {

@@ -9,7 +9,7 @@ import { openStore } from '../../store/index.js';
 import { storeKeys } from '../../store/keys.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
 import { createEngine, WsClient, type Engine, type EngineSnapshot, type SessionSnapshot } from '../../stream/index.js';
-import { CHECKS, combine, judgeFeature, worstItem, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
+import { CHECKS, combine, judgeFeature, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
 import { writeRecords, type RecordOutcome } from './record.js';
 
 export interface VerifyOptions {
