@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { redactText } from './redact.js';
 import { CutoverError, ExitCode } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { packageVersion } from './package.js';
@@ -54,12 +55,13 @@ export function reportError(io: IO, err: unknown): number {
     return ExitCode.ERROR;
   }
   if (err instanceof CutoverError) {
-    io.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+    // Last line of defence: whatever a library put in a message, no URL leaves with its secrets.
+    io.stderr.write(`error: ${redactText(err.message)}\n`);
+    if (err.hint) io.stderr.write(`hint: ${redactText(err.hint)}\n`);
     return err.exitCode;
   }
   const e = err as Error;
-  io.stderr.write(`error: unexpected failure (this is a bug in thor-cutover, please report it)\n${e?.stack ?? String(err)}\n`);
+  io.stderr.write(`error: unexpected failure (this is a bug in thor-cutover, please report it)\n${redactText(e?.stack ?? String(err))}\n`);
   return ExitCode.ERROR;
 }
 

@@ -70,6 +70,21 @@ describe('enable / disable write the PROTOCOL.md layout', () => {
     expect(await client.xlen(`${p}:audit`)).toBe(1);
   });
 
+  it('no-ops are judged on the effective value: a fresh disable, an env-on enable, a " true" in Redis', async () => {
+    const p = uniquePrefix('effnoop');
+    const off = await cli(p, ['disable', 'positions']);
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain('positions is already off');
+    expect(await client.keys(`${p}*`)).toEqual([]);
+    const envOn = await cli(p, ['enable', 'account_balance'], { WS_FEATURE_ACCOUNT_BALANCE: 'TRUE' });
+    expect(envOn.stdout).toContain('account_balance is already on');
+    expect(await client.keys(`${p}*`)).toEqual([]);
+    await client.hset(`${p}:flags`, 'account_balance', ' true');
+    const spaced = await cli(p, ['enable', 'account_balance']);
+    expect(spaced.stdout).toContain('account_balance is already on');
+    expect(await client.get(`${p}:rev`)).toBeNull();
+  });
+
   it('--dry-run says what would change and writes nothing', async () => {
     const p = uniquePrefix('dry');
     const r = await cli(p, ['enable', 'account_balance', '--dry-run']);

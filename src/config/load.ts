@@ -12,6 +12,7 @@ import {
   DEFAULT_VERIFY_GATE,
 } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { redactUrl } from '../redact.js';
 import type { AuditAllow, Cadence, Config, FeatureConfig, LegacyCode, Thresholds } from './types.js';
 
 /** What the command line and the environment contribute; flags win over env. */
@@ -335,18 +336,18 @@ export function loadConfig(inputs: ConfigInputs): Config {
   let parsedBase: URL | null = null;
   try {
     parsedBase = new URL(backend.url);
-    if (parsedBase.protocol !== 'http:' && parsedBase.protocol !== 'https:') { p.add('backend.url', 'an http:// or https:// URL', backend.url); parsedBase = null; }
-  } catch { p.add('backend.url', 'an http:// or https:// URL', backend.url); }
+    if (parsedBase.protocol !== 'http:' && parsedBase.protocol !== 'https:') { p.add('backend.url', 'an http:// or https:// URL', redactUrl(backend.url)); parsedBase = null; }
+  } catch { p.add('backend.url', 'an http:// or https:// URL', redactUrl(backend.url)); }
   const wsUrl = explicitWs ?? (backend.wsUrl || (parsedBase ? deriveWsUrl(parsedBase, backend.wsPath) : ''));
   if (wsUrl) {
     try {
       const u = new URL(wsUrl);
-      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') p.add('backend.wsUrl', 'a ws:// or wss:// URL', wsUrl);
-    } catch { p.add('backend.wsUrl', 'a ws:// or wss:// URL', wsUrl); }
+      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') p.add('backend.wsUrl', 'a ws:// or wss:// URL', redactUrl(wsUrl));
+    } catch { p.add('backend.wsUrl', 'a ws:// or wss:// URL', redactUrl(wsUrl)); }
   }
   backend.wsUrl = wsUrl;
-  if (!/^(redis|rediss|redis\+sentinel|redis\+cluster|memory):\/\//.test(redisUrl)) {
-    p.add('redis.url', 'redis://, rediss://, redis+sentinel:// or redis+cluster:// URL (memory:// for an in-process store)', redactUrl(redisUrl));
+  if (!validRedisUrl(redisUrl)) {
+    p.add('redis.url', 'redis://, rediss://, redis+sentinel://h1:26379,h2:26379/master or redis+cluster://h1:6379,h2:6379 URL (memory:// for an in-process store)', redactUrl(redisUrl));
   }
 
   const list = [...features.values()].sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
@@ -386,6 +387,21 @@ export function loadConfig(inputs: ConfigInputs): Config {
   };
 }
 
+/** Checked here, once: an unparseable URL must be a config error, not a crash inside ioredis. */
+function validRedisUrl(url: string): boolean {
+  if (/^memory:\/\/./.test(url)) return true;
+  if (/^redis\+(sentinel|cluster):\/\//.test(url)) {
+    return /^redis\+(sentinel|cluster):\/\/(?:[^@/]*@)?([^/?:,]+(?::\d{1,5})?)(,[^/?:,]+(?::\d{1,5})?)*(?:\/[^?]*)?(?:\?.*)?$/.test(url);
+  }
+  if (!/^rediss?:\/\//.test(url)) return false;
+  try {
+    const u = new URL(url);
+    return u.hostname !== '' && (u.port === '' || Number(u.port) <= 65535);
+  } catch {
+    return false;
+  }
+}
+
 function deriveWsUrl(base: URL, wsPath: string): string {
   const u = new URL(base.href);
   u.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -394,10 +410,7 @@ function deriveWsUrl(base: URL, wsPath: string): string {
   return u.href;
 }
 
-/** `redis://user:secret@host:6379/0` -> `redis://***@host:6379/0`: a password is never printed. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/]*)@/i, (_m, scheme: string) => `${scheme}***@`);
-}
+export { redactUrl } from '../redact.js';
 
 /** Unknown feature names get the list and a "did you mean". */
 export function findFeature(config: Config, name: string): FeatureConfig {

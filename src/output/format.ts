@@ -96,8 +96,10 @@ export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '-';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1).replace(/\.?0+$/, '')}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
+  // Round once, then split: 119.7 s is 2m, not 1m60s.
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
   if (m < 60) return s ? `${m}m${String(s).padStart(2, '0')}s` : `${m}m`;
   const h = Math.floor(m / 60);
   return `${h}h${String(m % 60).padStart(2, '0')}m`;

@@ -395,8 +395,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   await watcher.start();
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
+    const listenPort = opts.port ?? 0;
+    if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65535) {
+      reject(new UsageError(`--port takes a port number from 0 to 65535, got ${listenPort}`));
+      return;
+    }
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${opts.port} on ${host} is already in use`, 'pick another with --port', 'E_PORT_IN_USE'));
+      else if (err.code === 'EACCES') reject(new UsageError(`not allowed to listen on ${host}:${opts.port}`, 'ports below 1024 need privileges: pick another with --port', 'E_PORT_DENIED'));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new UsageError(`cannot listen on ${host}: no such address on this machine`, 'use --host 127.0.0.1 (or 0.0.0.0 for every interface)', 'E_HOST'));
       else reject(err);
     });
     server.listen(opts.port ?? 0, host, () => resolve());

@@ -18,13 +18,15 @@
  *
  * Returns:
  *   {"changed", previous, rev, auditId}
- *   {"noop", current, rev}                 the hash already holds the target
+ *   {"noop", current, rev}                 the effective value already is the target
  *   {"refused", blocker, blocker, ...}     features earlier in the order that are still off
  */
 export const CHANGE_SCRIPT = `
+-- The effective-value rule of PROTOCOL.md, exactly as src/store/effective.ts applies it:
+-- the hash field (trimmed, any case) if it exists, else the env fallback.
 local function effective(v, fallback)
   if v then
-    if string.lower(v) == 'true' then return 'true' end
+    if string.lower(string.match(v, '^%s*(.-)%s*$')) == 'true' then return 'true' end
     return 'false'
   end
   return fallback
@@ -35,7 +37,9 @@ local target = ARGV[2]
 local current = redis.call('HGET', KEYS[1], feature)
 local previous = effective(current, ARGV[8])
 
-if current == target then
+-- "Enabling what is already on changes nothing": judged on the effective value, so a
+-- feature that is on through its env var is not rewritten, and a fresh disable is a no-op.
+if previous == target then
   return {'noop', previous, tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
 

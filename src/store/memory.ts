@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isTrue } from './effective.js';
 import { AUDIT_MAXLEN, VERIFY_KEEP } from './keys.js';
 import type {
   AuditEntry, ChangeOutcome, ChangeRequest, FlagEvent, FlagSnapshot, FlagStore, Subscription,
@@ -23,11 +24,10 @@ export class MemoryFlagStore implements FlagStore {
   }
 
   async change(req: ChangeRequest): Promise<ChangeOutcome> {
-    const effective = (v: string | undefined, fallback: boolean) => (v === undefined ? fallback : v.toLowerCase() === 'true');
-    const current = this.flags.get(req.feature);
-    const previous = effective(current, req.envFallback);
+    const effective = (v: string | undefined, fallback: boolean) => (v === undefined ? fallback : isTrue(v));
+    const previous = effective(this.flags.get(req.feature), req.envFallback);
     const target = String(req.enabled);
-    if (current === target) return { status: 'noop', current: previous, rev: this.rev };
+    if (previous === req.enabled) return { status: 'noop', current: previous, rev: this.rev };
     if (req.enabled && !req.forced) {
       const blockers = req.requireOn.filter((r) => !effective(this.flags.get(r.feature), r.envFallback)).map((r) => r.feature);
       if (blockers.length) return { status: 'refused', blockers };

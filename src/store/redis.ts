@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
-import { redactUrl } from '../config/load.js';
+import { redactText, redactUrl } from '../redact.js';
 import { CHANGE_SCRIPT } from './change.lua.js';
 import { AUDIT_MAXLEN, VERIFY_KEEP, storeKeys, type StoreKeys } from './keys.js';
 import type {
@@ -102,10 +102,10 @@ export function describeRedisError(err: unknown, where: string): StoreUnavailabl
   if (/ENOTFOUND|EAI_AGAIN/.test(msg)) {
     return new StoreUnavailableError(`cannot reach Redis at ${where}: host not found`, 'check the host name in --redis / THOR_CUTOVER_REDIS_URL', err);
   }
-  if (/Connection is closed|Stream isn't writeable|enableOfflineQueue/i.test(msg)) {
+  if (/Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request/i.test(msg)) {
     return new StoreUnavailableError(`lost the connection to Redis at ${where}`, 'is redis-server running?', err);
   }
-  return new StoreUnavailableError(`Redis at ${where}: ${msg.split('\n')[0]}`, undefined, err);
+  return new StoreUnavailableError(`Redis at ${where}: ${redactText(msg.split('\n')[0] ?? '')}`, undefined, err);
 }
 
 function parseAudit(id: string, fields: string[]): AuditEntry {
@@ -272,6 +272,16 @@ export class RedisFlagStore implements FlagStore {
       const t = performance.now();
       await this.client.ping();
       return performance.now() - t;
+    });
+  }
+
+  /**
+   * Delete every key under this store's prefix. Only for a throw-away prefix (the demo's):
+   * deliberately not on the FlagStore interface, so no command can reach it by accident.
+   */
+  dropPrefix(features: string[]): Promise<void> {
+    return this.run(async () => {
+      await this.client.del(this.keys.flags, this.keys.rev, this.keys.audit, ...features.map((f) => this.keys.verify(f)));
     });
   }
 

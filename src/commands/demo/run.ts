@@ -4,7 +4,7 @@ import type { IO, Writable } from '../../io.js';
 import { formatDuration, printJson } from '../../output/format.js';
 import { loadConfig } from '../../config/load.js';
 import { inProcessStore, openStore } from '../../store/index.js';
-import { storeKeys } from '../../store/keys.js';
+import { RedisFlagStore } from '../../store/redis.js';
 import type { FlagStore } from '../../store/types.js';
 import type { Simulator } from '../../sim/index.js';
 import type { CommandContext } from '../context.js';
@@ -65,7 +65,7 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
 
   // Where the flags live: a Redis the user configured (under a throw-away prefix, never
   // the real one), else the in-process store shared by every command this demo runs.
-  const redisUrl = io.env.THOR_CUTOVER_REDIS_URL || ctx.opts.redis as string | undefined;
+  const redisUrl = (ctx.opts.redis as string | undefined) ?? (io.env.THOR_CUTOVER_REDIS_URL || undefined);
   const storeUrl = redisUrl ?? `memory://demo-${randomBytes(4).toString('hex')}`;
   const prefix = `{thor:demo:${randomBytes(4).toString('hex')}}`;
   const env: NodeJS.ProcessEnv = {};
@@ -152,7 +152,11 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
   } finally {
     await sim?.close();
     await sample.remove();
-    if (redisUrl) await removeDemoKeys(redisUrl, prefix, config.features.map((f) => f.name));
+    // The demo's keys in a real Redis are throw-away: remove them, whatever happened.
+    if (store instanceof RedisFlagStore) {
+      await store.dropPrefix(config.features.map((f) => f.name))
+        .catch((err: Error) => io.stderr.write(`warning: could not remove the demo's keys under ${prefix}: ${err.message}\n`));
+    }
     await store.close();
   }
 
@@ -183,20 +187,4 @@ function parseMs(d: string): number {
 
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The demo's keys in a real Redis are throw-away: remove them, whatever happened. */
-async function removeDemoKeys(url: string, prefix: string, features: string[]): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const keys = storeKeys(prefix);
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.del(keys.flags, keys.rev, keys.audit, ...features.map((f) => keys.verify(f)));
-  } catch {
-    // Best effort: the prefix is unique and the keys are small; say nothing worse than that.
-  } finally {
-    client.disconnect();
-  }
 }

@@ -73,7 +73,7 @@ export async function runDoctor(ctx: CommandContext, opts: DoctorOptions): Promi
       speed: opts.speed,
       target: {
         config: config.file ?? 'built-in defaults',
-        url: config.backend.url,
+        url: redactUrl(config.backend.url),
         wsUrl: ws.url,
         redis: redactUrl(config.redis.url),
         prefix: config.redis.prefix,

@@ -62,16 +62,15 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
     const blockersNow = enabled ? earlier.filter((f) => !flagOf(f)).map((f) => f.name) : [];
     if (enabled && forced && blockersNow.length) warnings.push(`forced past the cutover order: ${blockersNow.join(', ')} still off (recorded as forced)`);
     // The order guard speaks first: a gate refusal about a feature that is off would mislead.
-    if (enabled && !blockersNow.length && snap.raw[feature.name] !== 'true') {
+    if (enabled && !blockersNow.length && !flagOf(feature)) {
       const gate = await verifyGate(store, config, feature);
       if (gate && !forced) throw new RefusedError(`enable ${feature.name} refused: ${gate.reason}`, gate.hint, 'E_VERIFY_GATE');
       if (gate) warnings.push(`forced past the verify gate: ${gate.reason} (recorded as forced)`);
     }
 
     if (opts.dryRun) {
-      const current = snap.raw[feature.name];
       const previous = flagOf(feature);
-      const result: ChangeResultKind = current === String(enabled) ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
+      const result: ChangeResultKind = previous === enabled ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
       return { ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced, blockers: result === 'refused' ? blockersNow : [], warnings };
     }
 

@@ -24,22 +24,31 @@ export async function runHistory(ctx: CommandContext): Promise<number> {
   // --follow is long-running: it reconnects, and says so, instead of failing fast.
   const store = await openStore(config, { oneShot: !o.follow });
   try {
-    const entries = await store.history({ feature, limit: o.limit });
-    const report: HistoryReport = { store: store.description, feature: feature ?? null, entries };
     if (!o.follow) {
-      printHistory(out, report);
+      const entries = await store.history({ feature, limit: o.limit });
+      printHistory(out, { store: store.description, feature: feature ?? null, entries });
       return ExitCode.OK;
     }
-    // With --follow, the past entries are printed oldest first so the live ones continue the list.
-    printHistory(out, { ...report, entries: [...entries].reverse() }, true);
-    if (io.interrupted.aborted) return ExitCode.INTERRUPTED;
+    // Subscribe before reading the past, so a change made in between is not lost; events
+    // that the past entries already show are dropped by rev.
+    let early: FlagEvent[] | null = [];
+    const show = (e: FlagEvent) => { if (!feature || e.feature === feature) printEvent(out, e); };
     const sub = await store.subscribe(
-      (e: FlagEvent) => { if (!feature || e.feature === feature) printEvent(out, e); },
+      (e: FlagEvent) => { if (early) early.push(e); else show(e); },
       (state, detail) => {
         if (state === 'reconnecting') out.io.stderr.write(`${out.errStyle.warn('warning:')} lost Redis${detail ? ` (${detail})` : ''}; reconnecting…\n`);
         if (state === 'connected') out.io.stderr.write('reconnected to Redis; following again (changes made while away are in `thor-cutover history`)\n');
       },
     );
+    const entries = await store.history({ feature, limit: o.limit });
+    // With --follow, the past entries are printed oldest first so the live ones continue the list.
+    printHistory(out, { store: store.description, feature: feature ?? null, entries: [...entries].reverse() }, true);
+    // Only the events that arrived while the past was read can repeat it; later ones are
+    // new whatever their rev (a restarted Redis without persistence starts again at 1).
+    const lastRev = entries.reduce((m, e) => Math.max(m, e.rev), 0);
+    const pending = early;
+    early = null;
+    for (const e of pending) if (e.rev > lastRev) show(e);
     if (out.format !== 'json') out.io.stderr.write(`following changes on ${store.description} (Ctrl-C to stop)\n`);
     await new Promise<void>((resolve) => {
       if (io.interrupted.aborted) return resolve();

@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
-import { parseDuration } from '../../config/duration.js';
 import { UsageError } from '../../errors.js';
-import { action, backendOptions, intArg, jsonOption, type Register } from '../register.js';
+import { action, backendOptions, durationArg, intArg, jsonOption, positiveNumber, type Register } from '../register.js';
 
 export interface ParityOptions {
   duration?: number;
@@ -12,22 +11,6 @@ export interface ParityOptions {
   timeout?: number;
   jitter?: number;
   json?: boolean;
-}
-
-function durationArg(name: string) {
-  return (value: string): number => {
-    const ms = parseDuration(value);
-    if (ms === null || ms <= 0) throw new UsageError(`${name} takes a duration such as 90s, 15m or 2h, got "${value}"`);
-    return ms;
-  };
-}
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} takes a number above zero, got "${value}"`);
-    return n;
-  };
 }
 
 function rateArg(value: string): number {
@@ -55,7 +38,8 @@ any WS message within one interval either side (same version when the feature na
 version field). Fields that differ between two quick REST reads are reported as noise.
 
 Exit: 0 no problem found, 1 mismatches or other problems (no data fails), 2 cannot connect
-at all, 130 interrupted (the summary is printed first).
+at all, 3 too little to judge (a feature with no REST poll compared yet), 130 interrupted
+(the summary is printed first).
 
 Examples:
   $ thor-cutover parity

@@ -136,7 +136,9 @@ export function printParity(out: Output, r: ParityReport): number {
   }
   const verdict = r.ok
     ? s.ok(`${s.glyph.pass} no problems: every feature streamed and agreed with REST`)
-    : s.bad(`${s.glyph.fail} ${r.findings.length} problem${r.findings.length > 1 ? 's' : ''} found`);
+    : r.findings.length
+      ? s.bad(`${s.glyph.fail} ${r.findings.length} problem${r.findings.length > 1 ? 's' : ''} found`)
+      : s.warn(`? too little to judge: no REST poll of ${r.notCompared.join(', ')} could be compared with WS yet (run longer: --duration, --sessions)`);
   w.write(`\n${verdict}${r.stoppedBy === 'interrupted' ? s.dim(' (interrupted)') : ''}\n`);
   if (r.eventsFile) out.io.stderr.write(`events written to ${r.eventsFile}\n`);
   return r.exitCode;

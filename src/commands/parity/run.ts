@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { redactUrl } from '../../redact.js';
 import { resolve } from 'node:path';
 import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
@@ -32,7 +33,9 @@ export interface ParityReport {
   sessions: ParitySession[];
   sessionsCompleted: number;
   findings: Finding[];
-  /** No finding at all. */
+  /** Features none of whose REST polls could be compared with WS: too little to judge. */
+  notCompared: string[];
+  /** No finding, and every feature compared at least once. */
   ok: boolean;
   exitCode: number;
 }
@@ -105,7 +108,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     await engine.stop();
     await closeStream(events);
     throw new ConnectionError(
-      `cannot reach the backend: WebSocket ${config.backend.wsUrl.replace(/([?&]token=)[^&]*/, '$1***')}: ${contact.wsError ?? 'failed'}; REST ${config.backend.url}: ${contact.restError ?? 'failed'}`,
+      `cannot reach the backend: WebSocket ${redactUrl(config.backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(config.backend.url)}: ${contact.restError ?? 'failed'}`,
       'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
     );
   }
@@ -135,14 +138,20 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   await closeStream(events);
   const snap = engine.snapshot();
   const findings = snap.overall.findings;
-  const exitCode = stoppedBy === 'interrupted' ? ExitCode.INTERRUPTED : findings.length ? ExitCode.FAILED : ExitCode.OK;
+  // Agreement needs evidence: a feature none of whose REST polls could be compared with WS
+  // (a run shorter than its interval, say) has not agreed; it is "too little to judge".
+  const notCompared = snap.overall.features.filter((f) => f.match.compared === 0).map((f) => f.name);
+  const exitCode = stoppedBy === 'interrupted' ? ExitCode.INTERRUPTED
+    : findings.length ? ExitCode.FAILED
+    : notCompared.length ? ExitCode.INCONCLUSIVE
+    : ExitCode.OK;
   return {
     startedAt: iso(startedAt),
     finishedAt: iso(snap.at),
     durationMs: snap.at - startedAt,
     stoppedBy,
     speed,
-    backend: { url: config.backend.url, wsUrl: snap.connection.url },
+    backend: { url: redactUrl(config.backend.url), wsUrl: redactUrl(snap.connection.url) },
     eventsFile: eventsPath,
     features: snap.overall.features,
     connection: snap.connection,
@@ -150,7 +159,8 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     sessions: snap.sessions.map(sessionSummary),
     sessionsCompleted: snap.sessionsCompleted,
     findings,
-    ok: findings.length === 0,
+    notCompared,
+    ok: findings.length === 0 && notCompared.length === 0,
     exitCode,
   };
 }

@@ -12,7 +12,13 @@ export interface RecordOutcome {
 
 const RETRY_EVERY_MS = 500;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Sleeps, but a Ctrl-C ends the wait at once: the report must still be printed. */
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  if (signal?.aborted) return resolve();
+  const timer = setTimeout(done, ms);
+  function done() { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); }
+  signal?.addEventListener('abort', done, { once: true });
+});
 
 /**
  * Write each feature's record, newest first in `<prefix>:verify:<feature>`. A run can last
@@ -26,6 +32,7 @@ export async function writeRecords(
   keyOf: (feature: string) => string,
   timeoutMs: number,
   note?: (text: string) => void,
+  signal?: AbortSignal,
 ): Promise<RecordOutcome[]> {
   const deadline = Date.now() + timeoutMs;
   const out: RecordOutcome[] = [];
@@ -48,8 +55,8 @@ export async function writeRecords(
           note?.(`could not record the verdict yet (${lastError}): retrying for up to ${Math.round(timeoutMs / 1000)}s`);
         }
       }
-      if (Date.now() + RETRY_EVERY_MS > deadline) break;
-      await sleep(RETRY_EVERY_MS);
+      if (Date.now() + RETRY_EVERY_MS > deadline || signal?.aborted) break;
+      await sleep(RETRY_EVERY_MS, signal);
     }
     out.push({ feature: record.feature, key: keyOf(record.feature), written, attempts, error: written ? null : lastError });
   }

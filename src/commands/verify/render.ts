@@ -57,20 +57,28 @@ export function renderChecklist(out: Output, r: VerifyReport): string {
 /** Prints the report (stdout), the JSON and JUnit files, and returns the exit code. */
 export async function printVerify(out: Output, r: VerifyReport, files: { jsonFile?: string; junitFile?: string }): Promise<number> {
   const { writeFile } = await import('node:fs/promises');
-  if (files.junitFile) {
-    const { renderJunit } = await import('./junit.js');
-    await writeFile(files.junitFile, renderJunit(r));
-  }
-  if (files.jsonFile) await writeFile(files.jsonFile, jsonDocument('verify', r));
+  // The verdict is printed first: a report file that cannot be written must not lose it.
   if (out.format === 'json') printJson(out, 'verify', r);
   else out.io.stdout.write(renderChecklist(out, r));
+  let code = r.exitCode;
+  const write = async (file: string, what: string, text: () => Promise<string>) => {
+    try {
+      await writeFile(file, await text());
+    } catch (err) {
+      out.io.stderr.write(`error: cannot write the ${what} to ${file}: ${(err as Error).message}\n`);
+      // A CI gate that asked for the file must not pass without it.
+      if (code === 0) code = 2;
+    }
+  };
+  if (files.junitFile) await write(files.junitFile, 'JUnit report', async () => (await import('./junit.js')).renderJunit(r));
+  if (files.jsonFile) await write(files.jsonFile, 'JSON report', async () => jsonDocument('verify', r));
   for (const rec of r.records) {
     if (!rec.written) warn(out, `the verdict for ${rec.feature} could not be recorded in Redis (${rec.error}); it is only in this output`);
   }
   if (r.records.length && r.records.every((x) => x.written) && out.format !== 'json') {
     out.io.stderr.write(out.errStyle.dim(`recorded in ${r.records.map((x) => x.key).join(', ')}`) + '\n');
   }
-  return r.exitCode;
+  return code;
 }
 
 /** "session 1/2 open · 12m04s · 1,204 msgs · 0 mismatches" */

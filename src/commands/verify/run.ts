@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { redactUrl } from '../../redact.js';
 import type { CommandContext } from '../context.js';
 import { resolveActor } from '../context.js';
 import { findFeature } from '../../config/load.js';
@@ -210,7 +211,7 @@ export async function runVerify(ctx: CommandContext, opts: VerifyOptions, hooks:
     const features = selectFeatures(ctx, opts.features, opts.shadow, flags);
     const report = await observe(ctx, opts, hooks, features, flags, actor);
     const keys = storeKeys(config.redis.prefix);
-    report.records = await writeRecords(store, features.map((f) => recordOf(report, f.name)), keys.verify, opts.recordTimeoutMs, hooks.note);
+    report.records = await writeRecords(store, features.map((f) => recordOf(report, f.name)), keys.verify, opts.recordTimeoutMs, hooks.note, io.interrupted);
     return report;
   } finally {
     await store.close();
@@ -435,7 +436,7 @@ function buildReport(b: BuildInput): VerifyReport {
     sessionsRequired: opts.sessions,
     sessionsCompleted: sessions.length,
     actor: b.actor,
-    url: b.config.backend.url,
+    url: redactUrl(b.config.backend.url),
     wsUrl: snap.connection.url,
     tokenConfigured: Boolean(b.config.backend.token),
     features,
