@@ -204,6 +204,24 @@ export interface KeyLeaf {
   dead: boolean;
   /** The engine's per-stream state, cached when the stream key is a prefix of the key. */
   stream?: unknown;
+  /** Where the hot-path index holds this leaf, so a forgotten leaf leaves it too. */
+  home?: FastNode;
+  homeValue?: unknown;
+}
+
+/**
+ * One level of the hot-path index. `lastValue`/`lastLeaf` remember the previous hit on a
+ * last level: a stream repeats its key (a forming bar keeps its minute), and comparing with
+ * the previous value is cheaper than hashing a freshly parsed string for a Map lookup.
+ */
+interface FastNode {
+  map: Map<unknown, FastNode | KeyLeaf>;
+  lastValue: unknown;
+  lastLeaf: KeyLeaf | null;
+}
+
+function fastNode(): FastNode {
+  return { map: new Map(), lastValue: undefined, lastLeaf: null };
 }
 
 function ringPush(leaf: KeyLeaf, cap: number, at: number, data: Record<string, unknown> | null, text: string | null, version: string | null): RingEntry {
@@ -239,7 +257,7 @@ export class FeatureMatcher {
    * The same leaves, by the raw key values nested field by field: the hot path finds a
    * message's leaf without building and hashing a joined key string.
    */
-  private readonly fast = new Map<unknown, unknown>();
+  private readonly fast = fastNode();
   private pending: Pending[] = [];
   private changes: PendingChange[] = [];
   private readonly lastRest = new Map<string, Flat>();
@@ -279,17 +297,23 @@ export class FeatureMatcher {
     for (let i = 0; i < last; i++) {
       const v = data[f[i]!];
       if (v === undefined || v === null) return null;
-      let next = node.get(v) as Map<unknown, unknown> | undefined;
-      if (!next) { next = new Map(); node.set(v, next); }
+      let next = node.map.get(v) as FastNode | undefined;
+      if (!next) { next = fastNode(); node.map.set(v, next); }
       node = next;
     }
     const v = data[f[last]!];
     if (v === undefined || v === null) return null;
-    let leaf = node.get(v) as KeyLeaf | undefined;
+    const hit = node.lastLeaf;
+    if (hit !== null && node.lastValue === v && !hit.dead) return hit;
+    let leaf = node.map.get(v) as KeyLeaf | undefined;
     if (!leaf || leaf.dead) {
       leaf = this.leaf(keyOf(data, f)!);
-      node.set(v, leaf);
+      leaf.home = node;
+      leaf.homeValue = v;
+      node.map.set(v, leaf);
     }
+    node.lastValue = v;
+    node.lastLeaf = leaf;
     return leaf;
   }
 
@@ -473,7 +497,7 @@ export class FeatureMatcher {
       const last = ring[ring.length - 1];
       if (!last || last.at < forget) {
         this.rings.delete(key);
-        leaf.dead = true;
+        this.forget(leaf);
         continue;
       }
       let drop = 0;
@@ -491,8 +515,19 @@ export class FeatureMatcher {
       const byAge = [...this.rings.values()].sort((a, b) => lastAt(a, this.ringSize) - lastAt(b, this.ringSize));
       for (const leaf of byAge.slice(0, this.rings.size - MAX_LEAVES)) {
         this.rings.delete(leaf.key);
-        leaf.dead = true;
+        this.forget(leaf);
       }
     }
+  }
+
+  /** A forgotten leaf leaves the hot-path index too, with the messages its ring holds. */
+  private forget(leaf: KeyLeaf): void {
+    leaf.dead = true;
+    const home = leaf.home;
+    if (!home) return;
+    if (home.map.get(leaf.homeValue) === leaf) home.map.delete(leaf.homeValue);
+    if (home.lastLeaf === leaf) { home.lastLeaf = null; home.lastValue = undefined; }
+    leaf.home = undefined;
+    leaf.homeValue = undefined;
   }
 }
