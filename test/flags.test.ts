@@ -70,19 +70,19 @@ describe('enable / disable write the PROTOCOL.md layout', () => {
     expect(await client.xlen(`${p}:audit`)).toBe(1);
   });
 
-  it('no-ops are judged on the effective value: a fresh disable, an env-on enable, a " true" in Redis', async () => {
-    const p = uniquePrefix('effnoop');
-    const off = await cli(p, ['disable', 'positions']);
+  it('a missing field is pinned (the backend may follow an env var this shell cannot see); a stored value is read as the backend reads it', async () => {
+    const p = uniquePrefix('pin');
+    const off = await cli(p, ['disable', 'positions', '--reason', 'pin off']);
     expect(off.code).toBe(0);
-    expect(off.stdout).toContain('positions is already off');
-    expect(await client.keys(`${p}*`)).toEqual([]);
-    const envOn = await cli(p, ['enable', 'account_balance'], { WS_FEATURE_ACCOUNT_BALANCE: 'TRUE' });
-    expect(envOn.stdout).toContain('account_balance is already on');
-    expect(await client.keys(`${p}*`)).toEqual([]);
-    await client.hset(`${p}:flags`, 'account_balance', ' true');
+    expect(off.stdout).toContain('positions: REST, now pinned in Redis');
+    expect(await client.hget(`${p}:flags`, 'positions')).toBe('false');
+    const again = await cli(p, ['disable', 'positions']);
+    expect(again.stdout).toContain('positions is already off');
+    expect(await client.get(`${p}:rev`)).toBe('1');
+    await client.hset(`${p}:flags`, 'account_balance', ' True ');
     const spaced = await cli(p, ['enable', 'account_balance']);
     expect(spaced.stdout).toContain('account_balance is already on');
-    expect(await client.get(`${p}:rev`)).toBeNull();
+    expect(await client.get(`${p}:rev`)).toBe('1');
   });
 
   it('--dry-run says what would change and writes nothing', async () => {

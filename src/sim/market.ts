@@ -233,7 +233,10 @@ export class MarketState {
    * Recompute every market's status. Returns the markets whose status changed since the
    * last call (the transitions to broadcast at once).
    */
-  stepMarkets(): MarketStatus[] {
+  stepMarkets(onlyOnTransition = false): MarketStatus[] {
+    // The transition timer may fire a hair early: then nothing moved, and the state (and its
+    // timestamp) must stay as WS last carried it, or REST would show a version WS never sent.
+    if (onlyOnTransition && this.markets.every((m) => this.phaseAt(m, this.clock.now()).status === m.status)) return [];
     const { ms, iso } = this.stamp('market');
     const changed: MarketStatus[] = [];
     this.marketStatus = this.markets.map((m) => {

@@ -430,7 +430,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   let transitionTimer: NodeJS.Timeout | undefined;
   const scheduleTransition = () => {
     transitionTimer = setTimeout(() => {
-      const changed = state.stepMarkets();
+      const changed = state.stepMarkets(true);
       const market = servedByName.get('global_market');
       // Every market, not only the one that moved: they all carry the new state's timestamp,
       // so WS and REST stay equal item for item.

@@ -18,7 +18,7 @@
  *
  * Returns:
  *   {"changed", previous, rev, auditId}
- *   {"noop", current, rev}                 the effective value already is the target
+ *   {"noop", current, rev}                 the hash already holds the target (read as the backend reads it)
  *   {"refused", blocker, blocker, ...}     features earlier in the order that are still off
  */
 export const CHANGE_SCRIPT = `
@@ -37,9 +37,10 @@ local target = ARGV[2]
 local current = redis.call('HGET', KEYS[1], feature)
 local previous = effective(current, ARGV[8])
 
--- "Enabling what is already on changes nothing": judged on the effective value, so a
--- feature that is on through its env var is not rewritten, and a fresh disable is a no-op.
-if previous == target then
+-- "Enabling what is already on changes nothing". Only the hash counts here: without a field
+-- the backend falls back to ITS env var, which this tool cannot see, so writing the value
+-- is the only way to be sure the backend follows it (the change "pins" the flag).
+if current and previous == target then
   return {'noop', previous, tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
 

@@ -25,9 +25,11 @@ export class MemoryFlagStore implements FlagStore {
 
   async change(req: ChangeRequest): Promise<ChangeOutcome> {
     const effective = (v: string | undefined, fallback: boolean) => (v === undefined ? fallback : isTrue(v));
-    const previous = effective(this.flags.get(req.feature), req.envFallback);
+    const current = this.flags.get(req.feature);
+    const previous = effective(current, req.envFallback);
     const target = String(req.enabled);
-    if (previous === req.enabled) return { status: 'noop', current: previous, rev: this.rev };
+    // As CHANGE_SCRIPT: only a value in the store makes a no-op; a missing field is pinned.
+    if (current !== undefined && previous === req.enabled) return { status: 'noop', current: previous, rev: this.rev };
     if (req.enabled && !req.forced) {
       const blockers = req.requireOn.filter((r) => !effective(this.flags.get(r.feature), r.envFallback)).map((r) => r.feature);
       if (blockers.length) return { status: 'refused', blockers };

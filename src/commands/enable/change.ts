@@ -70,7 +70,8 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
 
     if (opts.dryRun) {
       const previous = flagOf(feature);
-      const result: ChangeResultKind = previous === enabled ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
+      const stored = snap.raw[feature.name];
+      const result: ChangeResultKind = stored !== undefined && isTrue(stored) === enabled ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
       return { ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced, blockers: result === 'refused' ? blockersNow : [], warnings };
     }
 

@@ -16,7 +16,12 @@ export function printChange(out: Output, r: ChangeResult): number {
   const w = out.io.stdout;
   switch (r.result) {
     case 'changed':
-      w.write(`${s.ok(s.glyph.pass)} ${r.feature}: ${state(r.previous)} ${s.glyph.next} ${s.bold(state(r.enabled))} (rev ${r.rev}, by ${r.actor}${r.forced ? ', forced' : ''})\n`);
+      if (r.previous === r.enabled) {
+        // The hash had no field: the backend was following its env var; now Redis decides.
+        w.write(`${s.ok(s.glyph.pass)} ${r.feature}: ${s.bold(state(r.enabled))}, now pinned in Redis (the backend's env var no longer decides) (rev ${r.rev}, by ${r.actor}${r.forced ? ', forced' : ''})\n`);
+      } else {
+        w.write(`${s.ok(s.glyph.pass)} ${r.feature}: ${state(r.previous)} ${s.glyph.next} ${s.bold(state(r.enabled))} (rev ${r.rev}, by ${r.actor}${r.forced ? ', forced' : ''})\n`);
+      }
       break;
     case 'noop':
       w.write(`${r.feature} is already ${r.enabled ? 'on' : 'off'} (rev ${r.rev}; nothing changed)\n`);
