@@ -82,23 +82,10 @@ export class Quantiles {
   private n = 0;
   private sum = 0;
   private maxValue = 0;
-  /**
-   * A run of records into one bucket, counted here and added to `counts` when the bucket
-   * changes: a stream's intervals mostly repeat, and with one histogram per key the array
-   * write is a cache miss per message while this object is already in cache.
-   */
-  private runBucket = -1;
-  private runCount = 0;
 
   record(ms: number): void {
     const v = ms <= 0 ? 0 : Math.round(ms);
-    const b = bucketOf(v);
-    if (b === this.runBucket) this.runCount += 1;
-    else {
-      if (this.runCount > 0) this.counts[this.runBucket]! += this.runCount;
-      this.runBucket = b;
-      this.runCount = 1;
-    }
+    this.counts[bucketOf(v)]! += 1;
     this.n += 1;
     this.sum += v;
     if (v > this.maxValue) this.maxValue = v;
@@ -108,17 +95,8 @@ export class Quantiles {
     return this.n;
   }
 
-  /** Adds the pending run to `counts` (before anything reads them). */
-  private flush(): void {
-    if (this.runCount > 0) this.counts[this.runBucket]! += this.runCount;
-    this.runCount = 0;
-    this.runBucket = -1;
-  }
-
   addFrom(other: Quantiles): void {
     if (other.n === 0) return;
-    this.flush();
-    other.flush();
     const c = this.counts;
     const o = other.counts;
     for (let i = 0; i < BUCKETS; i++) if (o[i]) c[i]! += o[i]!;
@@ -129,7 +107,6 @@ export class Quantiles {
 
   summary(): QuantileSummary {
     if (this.n === 0) return { count: 0, p50: null, p95: null, p99: null, max: null, mean: null };
-    this.flush();
     const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 23, numberOfSignificantValueDigits: 2, autoResize: true });
     for (let i = 0; i < BUCKETS; i++) if (this.counts[i]) h.recordValueWithCount(bucketValue(i), this.counts[i]!);
     // A percentile never reads above the true maximum (the top bucket's middle can).
