@@ -34,6 +34,11 @@ export function checkBackendFlags(config: Config, env: NodeJS.ProcessEnv, redis:
   const on = effective.filter((f) => f.enabled).map((f) => f.feature);
   const state = `${cutoverMode(effective)}, on: ${on.length ? on.join(', ') : 'none'}`;
 
+  if (unreported.length === effective.length) {
+    // Nothing to compare is not agreement.
+    return check('flags', ID, TITLE, 'warn', `${seen.where} reports none of the configured features (${Object.keys(seen.flags).slice(0, 5).join(', ') || 'no flags at all'})`,
+      'the backend\'s flags must be keyed by feature name with true/false values (PROTOCOL.md section 3)');
+  }
   if (diffs.length === 0) {
     if (unreported.length) {
       return check('flags', ID, TITLE, 'warn', `${seen.where} agrees with Redis (${state}) but reports no flag for ${unreported.join(', ')}`,
