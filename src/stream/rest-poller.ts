@@ -46,6 +46,9 @@ export function classifyStatus(status: number): StatusClass {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+/** A REST payload of this feature set is kilobytes; past this it is not one to compare. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
 export class RestClient {
   private readonly agent: Agent;
   private readonly base: string;
@@ -76,12 +79,28 @@ export class RestClient {
       const at = Date.now();
       return { path, sentAt, at, ms: at - sentAt, ...r };
     };
+    // undici's body timeout bounds the gap between two chunks, not the whole answer: a
+    // server trickling one byte a second would never finish. This bounds the whole call.
+    const totalMs = this.timeoutMs * 2;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), totalMs);
+    const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
     let status: number | null = null;
     try {
-      const res = await request(this.url(path), { method: 'GET', headers: this.headers, dispatcher: this.agent, signal });
+      const res = await request(this.url(path), { method: 'GET', headers: this.headers, dispatcher: this.agent, signal: combined });
       status = res.statusCode;
       // Always read the body: an unread body keeps the socket from going back to the pool.
-      const text = await res.body.text();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) {
+          res.body.destroy();
+          return done({ status, statusClass: classifyStatus(status), outcome: 'non-json', bytes: size, error: `body larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB: not read` });
+        }
+        chunks.push(chunk);
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
       const statusClass = classifyStatus(status);
       let body: unknown;
       let json = true;
@@ -97,11 +116,16 @@ export class RestClient {
     } catch (err) {
       const e = err as Error & { code?: string };
       if (signal?.aborted) return done({ status, statusClass: status === null ? null : classifyStatus(status), outcome: 'aborted', bytes: 0, error: 'aborted' });
+      if (deadline.signal.aborted) {
+        return done({ status, statusClass: status === null ? null : classifyStatus(status), outcome: 'timeout', bytes: 0, error: `no complete answer within ${totalMs} ms` });
+      }
       const code = e.code ?? '';
       // Anything else (refused, reset, DNS, a socket closed mid-body) means the endpoint cannot be read.
       const outcome: RestOutcome = TIMEOUT_CODES.has(code) ? 'timeout' : 'connect-error';
       const message = outcome === 'timeout' ? `no answer within ${this.timeoutMs} ms (${code})` : `${code || e.name}: ${e.message}`;
       return done({ status, statusClass: status === null ? null : classifyStatus(status), outcome, bytes: 0, error: message });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
