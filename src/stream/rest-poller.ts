@@ -81,7 +81,8 @@ export class RestClient {
     };
     // undici's body timeout bounds the gap between two chunks, not the whole answer: a
     // server trickling one byte a second would never finish. This bounds the whole call.
-    const totalMs = this.timeoutMs * 2;
+    // (Past undici's own timeouts, whose timers are coarse, so theirs speak first when they apply.)
+    const totalMs = this.timeoutMs * 2 + 1_000;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), totalMs);
     const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
