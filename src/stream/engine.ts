@@ -356,6 +356,8 @@ export class Engine extends EventEmitter {
         s.conn.maxGapMs = Math.max(s.conn.maxGapMs, e.gapMs);
         s.conn.missedAcrossGaps += missed;
       });
+      // A session that opened while we were away was not seen from its start: partial.
+      this.market?.onReconnect();
       this.fire({ type: 'reconnect', at: e.at, gapMs: e.gapMs, missedMessages: missed });
     });
     ws.on('bad-frame', (f) => {

@@ -72,6 +72,15 @@ export class MarketSessions implements SessionSource {
     return null;
   }
 
+  /**
+   * The socket was away. A session still open carries on (the gap is charged to it); with
+   * none open, the market may have opened during the gap, so whatever OPEN comes next is
+   * treated like one under way at connect: partial, not counted.
+   */
+  onReconnect(): void {
+    if (!this.open) this.status = null;
+  }
+
   get marketStatus(): string | null {
     return this.status;
   }
