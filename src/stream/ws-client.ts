@@ -330,8 +330,21 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     });
   }
 
+  /**
+   * The arrival time of the frames of one socket read: ws hands them over synchronously,
+   * one after the other, and they arrived together, so one clock read serves them all
+   * (Date.now() was a few percent of the cost per message). Cleared in a microtask, that
+   * is once the read's frames are done.
+   */
+  private readAt = 0;
+  private readonly endRead = (): void => { this.readAt = 0; };
+
   private onFrame(raw: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
-    const at = Date.now();
+    let at = this.readAt;
+    if (at === 0) {
+      at = this.readAt = Date.now();
+      queueMicrotask(this.endRead);
+    }
     this.s.lastFrameAt = at;
     const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
     this.s.bytes += buf.length;
