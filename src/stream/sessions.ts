@@ -46,7 +46,8 @@ export class MarketSessions implements SessionSource {
   onStatus(data: unknown, at: number): SessionChange | null {
     if (typeof data !== 'object' || data === null) return null;
     const d = data as Record<string, unknown>;
-    if (String(d.country ?? '') !== this.country || typeof d.status !== 'string') return null;
+    // Countries are names people type into a config: "usa" means USA.
+    if (String(d.country ?? '').toUpperCase() !== this.country.toUpperCase() || typeof d.status !== 'string') return null;
     const status = d.status.toUpperCase();
     // Label with the backend's own clock when it says (rehearsals run it faster than ours).
     const ts = typeof d.timestamp === 'string' || typeof d.timestamp === 'number' ? new Date(d.timestamp).getTime() : NaN;

@@ -260,7 +260,10 @@ async function observe(
   }
   hooks.started?.({ features: features.map((f) => f.name), sessions: opts.sessions, mode, market: config.market.country, url: engine.snapshot().connection.url });
 
-  const stopReason = await waitForSessions(engine, opts, io.interrupted, hooks, () => open);
+  // Three market_status beats (rehearsal-speed) without one for our market: worth a word.
+  const statusEvery = ctx.config.features.find((f) => f.name === 'global_market')?.intervalMs ?? 10_000;
+  const silentMs = Math.max(5_000, (3 * statusEvery) / opts.speed);
+  const stopReason = await waitForSessions(engine, opts, io.interrupted, hooks, () => open, { ms: silentMs, country: ctx.config.market.country });
   await Promise.all([engine.stop(), probe?.stop()]);
   const snapshot = engine.snapshot();
   return buildReport({ config: ctx.config, opts, features, flags, actor, startedAt, stopReason, snapshot, beforeOpen, probe, mode });
@@ -268,6 +271,7 @@ async function observe(
 
 function waitForSessions(
   engine: Engine, opts: VerifyOptions, interrupted: AbortSignal, hooks: VerifyHooks, open: () => { openedAt: number } | null,
+  silent: { ms: number; country: string },
 ): Promise<StopReason> {
   const started = Date.now();
   return new Promise<StopReason>((resolve) => {
@@ -284,6 +288,14 @@ function waitForSessions(
     if (interrupted.aborted) { done('interrupted'); return; }
     interrupted.addEventListener('abort', onAbort, { once: true });
     if (opts.maxWaitMs !== null) timers.push(setTimeout(() => done('max-wait'), opts.maxWaitMs));
+    // A market.country the backend never reports would make verify wait silently forever:
+    // say so once, while it keeps waiting (--max-wait bounds it).
+    timers.push(setTimeout(() => {
+      const s = engine.snapshot();
+      if (s.sessionMode === 'market' && s.marketStatus === null) {
+        hooks.note?.(`no market_status for ${silent.country} (market.country in the config) has arrived in ${formatDuration(silent.ms)}; still waiting (check the country, or use --session-length for fixed windows)`);
+      }
+    }, silent.ms));
     if (hooks.progress) {
       const progress = hooks.progress;
       timers.push(setInterval(() => {
