@@ -87,10 +87,8 @@ export async function spawnSimulate(args: string[], env: Record<string, string> 
   stop(signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }> {
   const { spawn } = await import('node:child_process');
-  const { BIN } = await import('./support/cli.js');
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('THOR_CUTOVER_') && !k.startsWith('WS_FEATURE_')) clean[k] = v;
-  const child = spawn(process.execPath, [BIN, 'simulate', ...args], { env: { ...clean, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { BIN, cliEnv } = await import('./support/cli.js');
+  const child = spawn(process.execPath, [BIN, 'simulate', ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (b: Buffer) => { err += b.toString(); });

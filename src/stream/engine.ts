@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { formatMs, formatRate } from '../output/units.js';
 import type { Config, FeatureConfig } from '../config/types.js';
 import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRecord, type StalenessResult } from './match.js';
 import { NoiseTracker } from './noise.js';
@@ -882,15 +883,8 @@ function worstKey(fs: FeatureStats, by: 'p95' | 'missedBeats'): string | null {
   return best?.key || null;
 }
 
-export function ms(v: number): string {
-  if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
-  if (v >= 1_000) return `${(v / 1000).toFixed(2)} s`;
-  return `${Math.round(v)} ms`;
-}
-
-function pct(r: number): string {
-  return `${(r * 100).toFixed(r > 0 && r < 0.01 ? 2 : 1)}%`;
-}
+export const ms = (v: number): string => formatMs(v);
+const pct = formatRate;
 
 function show(v: unknown): string {
   if (v === undefined) return '(absent)';

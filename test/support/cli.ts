@@ -22,17 +22,26 @@ export interface RunOptions {
   interruptOn?: string | RegExp;
 }
 
-/** Spawn the built CLI as a user runs it: NO_COLOR, no TTY, stdout and stderr apart. */
-export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+/**
+ * The environment a spawned CLI gets: this process's, without any THOR_CUTOVER_* or
+ * WS_FEATURE_* of the machine (a test states its own), with NO_COLOR, plus the test's.
+ */
+export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('THOR_CUTOVER_') && !k.startsWith('WS_FEATURE_')) env[k] = v;
   }
   env.NO_COLOR = '1';
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
+  for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  return env;
+}
+
+/** Spawn the built CLI as a user runs it: NO_COLOR, no TTY, stdout and stderr apart. */
+export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const env = cliEnv(opts.env);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { BIN, ROOT, type RunResult } from './cli.js';
+import { BIN, ROOT, cliEnv, type RunResult } from './cli.js';
 
 /** A long-running CLI (history --follow, simulate, parity) a test talks to while it runs. */
 export interface LiveCli {
@@ -14,15 +14,7 @@ export interface LiveCli {
 }
 
 export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; killAfterMs?: number } = {}): LiveCli {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('THOR_CUTOVER_') && !k.startsWith('WS_FEATURE_')) env[k] = v;
-  }
-  env.NO_COLOR = '1';
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
+  const env = cliEnv(opts.env);
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env });
   let out = '';
   let err = '';

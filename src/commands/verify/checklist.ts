@@ -1,4 +1,5 @@
 import type { FeatureConfig } from '../../config/types.js';
+import { formatMs, formatRate } from '../../output/units.js';
 import type { ConnectionCounters, DriftCount, FeatureStats } from '../../stream/index.js';
 
 /**
@@ -52,16 +53,8 @@ export interface EvidenceInput {
   scoping: ScopingEvidence | null;
 }
 
-export function secs(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return '-';
-  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms >= 1_000) return `${(ms / 1000).toFixed(2)} s`;
-  return `${Math.round(ms)} ms`;
-}
-
-export function pct(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 1)}%`;
-}
+export const secs = formatMs;
+export const pct = formatRate;
 
 export function count(n: number): string {
   return n.toLocaleString('en-US');
