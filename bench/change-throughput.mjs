@@ -40,12 +40,16 @@ try {
   // The same through the CLI: separate processes, as two operators would run it.
   await r.del(`${prefix}:rev`, `${prefix}:audit`);
   await r.hset(`${prefix}:flags`, 'positions', 'false');
+  // The verify gate: account_balance has passed a verify, so positions may be enabled.
+  await r.lpush(`${prefix}:verify:account_balance`, JSON.stringify({ verdict: 'pass', finishedAt: new Date().toISOString(), startedAt: new Date().toISOString(), sessions: 1, shadow: false }));
   const t1 = performance.now();
   const results = await Promise.all(Array.from({ length: cliRuns }, (_, i) => new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, i % 2 ? 'disable' : 'enable', 'positions', '--json'], { env: { ...process.env, THOR_CUTOVER_REDIS_URL: redis.url, THOR_CUTOVER_PREFIX: prefix } });
     let out = '';
     p.stdout.on('data', (b) => { out += b; });
-    p.on('close', (code) => resolve({ code, doc: JSON.parse(out) }));
+    p.on('close', (code) => {
+      try { resolve({ code, doc: JSON.parse(out) }); } catch { resolve({ code, doc: { result: `no JSON (exit ${code})` } }); }
+    });
   })));
   const cliSecs = (performance.now() - t1) / 1000;
   const cliChanged = results.filter((x) => x.doc.result === 'changed').length;

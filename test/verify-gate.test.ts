@@ -60,6 +60,10 @@ describe('enable: the verify gate', () => {
     expect(r.stderr).toContain('hint: thor-cutover verify account_balance --sessions 1, or pass --force');
     expect(await client.hget(`${p}:flags`, 'positions')).toBeNull();
     expect(await client.get(`${p}:rev`)).toBe('1');
+    // for scripts: the same refusal as a JSON result with a stable code
+    const j = await cli(p, ['enable', 'positions', '--json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject({ kind: 'change', result: 'refused', refusal: { code: 'E_VERIFY_GATE' } });
   });
 
   it('a failing, a shadow, or a too-short verify does not open it; a passing one since the enable does', async () => {

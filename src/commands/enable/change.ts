@@ -7,7 +7,6 @@ import { effectiveFlag, isTrue } from '../../store/effective.js';
 import type { ChangeRequest, FlagStore } from '../../store/types.js';
 import { asVerdictSummary } from '../../store/verify-record.js';
 import type { Config } from '../../config/types.js';
-import { RefusedError } from '../../errors.js';
 
 export interface ChangeOptions {
   reason?: string;
@@ -32,6 +31,8 @@ export interface ChangeResult {
   forced: boolean;
   /** Enable refused: the earlier features still off. */
   blockers: string[];
+  /** Why it was refused (order guard or verify gate), with the stable code scripts match on. */
+  refusal: { code: 'E_REFUSED' | 'E_VERIFY_GATE'; message: string; hint: string } | null;
   warnings: string[];
   store: string;
 }
@@ -64,7 +65,13 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
     // The order guard speaks first: a gate refusal about a feature that is off would mislead.
     if (enabled && !blockersNow.length && !flagOf(feature)) {
       const gate = await verifyGate(store, config, feature);
-      if (gate && !forced) throw new RefusedError(`enable ${feature.name} refused: ${gate.reason}`, gate.hint, 'E_VERIFY_GATE');
+      if (gate && !forced) {
+        const previous = flagOf(feature);
+        return {
+          ...base, result: 'refused', previous, enabled: previous, rev: snap.rev, at: null, forced, blockers: [], warnings,
+          refusal: { code: 'E_VERIFY_GATE', message: `enable ${feature.name} refused: ${gate.reason}`, hint: gate.hint },
+        };
+      }
       if (gate) warnings.push(`forced past the verify gate: ${gate.reason} (recorded as forced)`);
     }
 
@@ -72,7 +79,10 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
       const previous = flagOf(feature);
       const stored = snap.raw[feature.name];
       const result: ChangeResultKind = stored !== undefined && isTrue(stored) === enabled ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
-      return { ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced, blockers: result === 'refused' ? blockersNow : [], warnings };
+      return {
+        ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced,
+        blockers: result === 'refused' ? blockersNow : [], warnings, refusal: result === 'refused' ? orderRefusal(feature.name, blockersNow) : null,
+      };
     }
 
     const req: ChangeRequest = {
@@ -87,11 +97,14 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
     const outcome = await store.change(req);
     switch (outcome.status) {
       case 'changed':
-        return { ...base, result: 'changed', previous: outcome.previous, enabled, rev: outcome.rev, at: outcome.at, forced: req.forced, blockers: [], warnings };
+        return { ...base, result: 'changed', previous: outcome.previous, enabled, rev: outcome.rev, at: outcome.at, forced: req.forced, blockers: [], warnings, refusal: null };
       case 'noop':
-        return { ...base, result: 'noop', previous: outcome.current, enabled: outcome.current, rev: outcome.rev, at: null, forced, blockers: [], warnings };
+        return { ...base, result: 'noop', previous: outcome.current, enabled: outcome.current, rev: outcome.rev, at: null, forced, blockers: [], warnings, refusal: null };
       case 'refused':
-        return { ...base, result: 'refused', previous: flagOf(feature), enabled: flagOf(feature), rev: snap.rev, at: null, forced, blockers: outcome.blockers, warnings };
+        return {
+          ...base, result: 'refused', previous: flagOf(feature), enabled: flagOf(feature), rev: snap.rev, at: null, forced,
+          blockers: outcome.blockers, warnings, refusal: orderRefusal(feature.name, outcome.blockers),
+        };
     }
   });
 }
@@ -104,6 +117,15 @@ const GATE_HISTORY_SCAN = 1_000;
  * the order needs a passing, non-shadow verify covering the required sessions, started
  * after it was last enabled. Returns why not, or null when the gate is open.
  */
+function orderRefusal(feature: string, blockers: string[]): NonNullable<ChangeResult['refusal']> {
+  const many = blockers.length > 1;
+  return {
+    code: 'E_REFUSED',
+    message: `enable ${feature} refused: ${blockers.join(', ')} ${many ? 'come' : 'comes'} earlier in the cutover order and ${many ? 'are' : 'is'} still off`,
+    hint: `thor-cutover enable ${blockers[0]} first, or pass --force (recorded as forced in the audit stream)`,
+  };
+}
+
 export async function verifyGate(store: FlagStore, config: Config, feature: FeatureConfig): Promise<{ reason: string; hint: string } | null> {
   if (!config.verify.gate) return null;
   const prev = config.features.filter((f) => f.order < feature.order).at(-1);

@@ -8,6 +8,8 @@ const state = (on: boolean) => (on ? 'WS' : 'REST');
 export function printChange(out: Output, r: ChangeResult): number {
   const code = r.result === 'refused' ? ExitCode.FAILED : ExitCode.OK;
   for (const w of r.warnings) out.io.stderr.write(`${out.errStyle.warn('warning:')} ${w}\n`);
+  // A refusal is an error for people (stderr) and a result for scripts (the JSON below).
+  if (r.refusal) out.io.stderr.write(`error: ${r.refusal.message}\nhint: ${r.refusal.hint}\n`);
   if (out.format === 'json') {
     printJson(out, 'change', r);
     return code;
@@ -29,14 +31,8 @@ export function printChange(out: Output, r: ChangeResult): number {
     case 'dry-run':
       w.write(`dry run: would change ${r.feature}: ${state(r.previous)} ${s.glyph.next} ${state(r.enabled)} (rev ${r.rev} -> ${r.rev + 1}); nothing written\n`);
       break;
-    case 'refused': {
-      const list = r.blockers.join(', ');
-      out.io.stderr.write(
-        `error: ${r.action} ${r.feature} refused: ${list} ${r.blockers.length > 1 ? 'come' : 'comes'} earlier in the cutover order and ${r.blockers.length > 1 ? 'are' : 'is'} still off\n` +
-        `hint: thor-cutover enable ${r.blockers[0]} first, or pass --force (recorded as forced in the audit stream)\n`,
-      );
+    case 'refused':
       break;
-    }
   }
   return code;
 }
