@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactText, redactUrl } from '../src/redact.js';
-import { formatDuration } from '../src/output/format.js';
+import { formatDuration, printable } from '../src/output/format.js';
 import { runCli } from './support/cli.js';
 
 describe('secrets never reach output', () => {
@@ -42,5 +42,12 @@ describe('secrets never reach output', () => {
 describe('formatDuration', () => {
   it.each([[250, '250ms'], [1500, '1.5s'], [90_000, '1m30s'], [119_700, '2m'], [3_600_000, '1h00m']])('%d ms -> %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('text other people wrote', () => {
+  it('shows control characters instead of sending them to the terminal', () => {
+    expect(printable('rollback \u001b[2J\u001b[31mFAKE\u0007')).toBe('rollback \\x1b[2J\\x1b[31mFAKE\\x07');
+    expect(printable('week 1 cutover')).toBe('week 1 cutover');
   });
 });

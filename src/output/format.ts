@@ -70,6 +70,15 @@ export function renderTable(out: Output, head: string[], rows: string[][], plain
   return (plainRows ?? rows).map((r) => r.map(tsvCell).join('\t')).join('\n') + ((plainRows ?? rows).length ? '\n' : '');
 }
 
+/**
+ * Text that other people wrote (a reason, an actor, a backend's message) with its control
+ * characters shown, not obeyed: an escape sequence in a reason must not repaint a terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function tsvCell(value: string): string {
   return value.replace(/[\t\n\r]/g, ' ');
 }

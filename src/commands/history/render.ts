@@ -1,4 +1,4 @@
-import { formatTime, printJson, renderTable, type Output } from '../../output/format.js';
+import { formatTime, printable, printJson, renderTable, type Output } from '../../output/format.js';
 import type { FlagEvent } from '../../store/types.js';
 import type { HistoryReport } from './run.js';
 
@@ -18,9 +18,9 @@ export function printHistory(out: Output, r: HistoryReport, follow = false): voi
   const s = out.style;
   const rows = r.entries.map((e) => [
     String(e.rev), formatTime(out, e.at), e.feature, `${state(e.from)} ${s.glyph.next} ${state(e.to)}`,
-    e.actor, e.reason || s.dim('(no reason)'), e.forced ? s.warn('forced') : '',
+    printable(e.actor), e.reason ? printable(e.reason) : s.dim('(no reason)'), e.forced ? s.warn('forced') : '',
   ]);
-  const plain = r.entries.map((e) => [String(e.rev), e.at, e.feature, state(e.from), state(e.to), e.actor, e.reason, e.forced ? 'forced' : '']);
+  const plain = r.entries.map((e) => [String(e.rev), e.at, e.feature, state(e.from), state(e.to), printable(e.actor), printable(e.reason), e.forced ? 'forced' : '']);
   out.io.stdout.write(renderTable(out, ['rev', 'when', 'feature', 'change', 'actor', 'reason', ''], rows, plain));
 }
 
@@ -31,8 +31,8 @@ export function printEvent(out: Output, e: FlagEvent): void {
   }
   const s = out.style;
   if (out.format === 'plain') {
-    out.io.stdout.write([String(e.rev), e.at, e.feature, state(e.previous), state(e.enabled), e.actor, e.reason].join('\t') + '\n');
+    out.io.stdout.write([String(e.rev), e.at, e.feature, state(e.previous), state(e.enabled), printable(e.actor), printable(e.reason)].join('\t') + '\n');
     return;
   }
-  out.io.stdout.write(`${s.dim(e.at)}  rev ${e.rev}  ${s.bold(e.feature)}: ${state(e.previous)} ${s.glyph.next} ${e.enabled ? s.ok('WS') : 'REST'}  by ${e.actor}${e.reason ? `: "${e.reason}"` : ''}\n`);
+  out.io.stdout.write(`${s.dim(e.at)}  rev ${e.rev}  ${s.bold(e.feature)}: ${state(e.previous)} ${s.glyph.next} ${e.enabled ? s.ok('WS') : 'REST'}  by ${printable(e.actor)}${e.reason ? `: "${printable(e.reason)}"` : ''}\n`);
 }

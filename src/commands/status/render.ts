@@ -1,4 +1,4 @@
-import { formatTime, printJson, renderTable, type Output } from '../../output/format.js';
+import { formatTime, printable, printJson, renderTable, type Output } from '../../output/format.js';
 import type { StatusReport } from './run.js';
 
 const MODE_LINE: Record<StatusReport['mode'], string> = {
@@ -18,8 +18,8 @@ export function printStatus(out: Output, r: StatusReport): void {
   if (out.format === 'plain') {
     // One row per feature: name, WS|REST, source, actor, at, reason, verify verdict.
     w.write(renderTable(out, [], r.features.map((f) => [
-      f.name, f.enabled ? 'WS' : 'REST', f.source, f.lastChange?.actor ?? '-', f.lastChange?.at ?? '-',
-      f.lastChange?.reason || '-', f.lastVerify?.verdict ?? '-',
+      f.name, f.enabled ? 'WS' : 'REST', f.source, printable(f.lastChange?.actor ?? '-'), f.lastChange?.at ?? '-',
+      printable(f.lastChange?.reason || '-'), f.lastVerify?.verdict ?? '-',
     ])));
   } else {
     const modeGlyph = r.mode === 'SHADOW' ? s.glyph.rest : s.glyph.ws;
@@ -29,7 +29,7 @@ export function printStatus(out: Output, r: StatusReport): void {
       const state = f.enabled ? `${s.glyph.ws} ${s.ok('WS')}` : `${s.glyph.rest} REST`;
       const source = f.source === 'env' ? `env ${f.envVar}=${f.envValue}` : f.source;
       const change = f.lastChange
-        ? `${formatTime(out, f.lastChange.at)} by ${f.lastChange.actor}${f.lastChange.forced ? s.warn(' (forced)') : ''}${f.lastChange.reason ? `: "${f.lastChange.reason}"` : ''}`
+        ? `${formatTime(out, f.lastChange.at)} by ${printable(f.lastChange.actor)}${f.lastChange.forced ? s.warn(' (forced)') : ''}${f.lastChange.reason ? `: "${printable(f.lastChange.reason)}"` : ''}`
         : s.dim('never changed');
       const verify = f.lastVerify
         ? `${f.lastVerify.verdict === 'pass' ? s.ok(`${s.glyph.pass} pass`) : f.lastVerify.verdict === 'fail' ? s.bad(`${s.glyph.fail} fail`) : s.warn(`${s.glyph.warn} ${f.lastVerify.verdict}`)} (${f.lastVerify.sessions} sess, ${formatTime(out, f.lastVerify.finishedAt)})`
