@@ -239,6 +239,29 @@ describe('history', () => {
   });
 });
 
+describe('history --follow catches up', () => {
+  it('prints a change whose event it missed while its subscription was down (read back from the audit stream)', async () => {
+    const p = uniquePrefix('catchup');
+    const env = { THOR_CUTOVER_REDIS_URL: redis.url, THOR_CUTOVER_PREFIX: p, THOR_CUTOVER_ACTOR: 'tester' };
+    const { spawnCli } = await import('./support/spawn.js');
+    const follower = spawnCli(['history', '--follow'], { env });
+    try {
+      await follower.waitStderr(/following changes/);
+      // Drop the follower's subscriber connection, then record a change with no event
+      // (as if it was published while the follower was away).
+      const killer = redis.client();
+      await killer.client('KILL', 'TYPE', 'pubsub');
+      await killer.xadd(`${p}:audit`, '*', 'feature', 'account_balance', 'from', 'false', 'to', 'true', 'actor', 'away-op',
+        'reason', 'while you were away', 'rev', '1', 'at', new Date().toISOString(), 'forced', 'false');
+      killer.disconnect();
+      await follower.waitStderr(/reconnected to Redis/, 15_000);
+      await follower.waitStdout(/account_balance\tREST\tWS\taway-op\twhile you were away/, 10_000);
+    } finally {
+      await follower.interrupt();
+    }
+  });
+});
+
 describe('bad input and faults', () => {
   it('unknown feature: did you mean, the list, exit 2', async () => {
     const r = await cli(uniquePrefix(), ['enable', 'postions']);

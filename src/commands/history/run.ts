@@ -32,12 +32,25 @@ export async function runHistory(ctx: CommandContext): Promise<number> {
     // Subscribe before reading the past, so a change made in between is not lost; events
     // that the past entries already show are dropped by rev.
     let early: FlagEvent[] | null = [];
-    const show = (e: FlagEvent) => { if (!feature || e.feature === feature) printEvent(out, e); };
+    let lastShown = 0;
+    const show = (e: FlagEvent) => {
+      if (feature && e.feature !== feature) return;
+      lastShown = Math.max(lastShown, e.rev);
+      printEvent(out, e);
+    };
+    // Changes made while the subscriber was away are in the audit stream: print those too.
+    const catchUp = async () => {
+      const missed = (await store.history({ feature, limit: 100 })).filter((e) => e.rev > lastShown).reverse();
+      for (const e of missed) show({ feature: e.feature, enabled: e.to, previous: e.from, actor: e.actor, reason: e.reason, rev: e.rev, at: e.at });
+    };
     const sub = await store.subscribe(
       (e: FlagEvent) => { if (early) early.push(e); else show(e); },
       (state, detail) => {
         if (state === 'reconnecting') out.io.stderr.write(`${out.errStyle.warn('warning:')} lost Redis${detail ? ` (${detail})` : ''}; reconnecting…\n`);
-        if (state === 'connected') out.io.stderr.write('reconnected to Redis; following again (changes made while away are in `thor-cutover history`)\n');
+        if (state === 'connected') {
+          out.io.stderr.write('reconnected to Redis; following again\n');
+          catchUp().catch((err: Error) => out.io.stderr.write(`${out.errStyle.warn('warning:')} could not read the changes made while away: ${err.message}\n`));
+        }
       },
     );
     const entries = await store.history({ feature, limit: o.limit });
@@ -46,6 +59,7 @@ export async function runHistory(ctx: CommandContext): Promise<number> {
     // Only the events that arrived while the past was read can repeat it; later ones are
     // new whatever their rev (a restarted Redis without persistence starts again at 1).
     const lastRev = entries.reduce((m, e) => Math.max(m, e.rev), 0);
+    lastShown = lastRev;
     const pending = early;
     early = null;
     for (const e of pending) if (e.rev > lastRev) show(e);
