@@ -250,7 +250,7 @@ describe('history --follow catches up', () => {
       // Drop the follower's subscriber connection, then record a change with no event
       // (as if it was published while the follower was away).
       const killer = redis.client();
-      await killer.client('KILL', 'TYPE', 'pubsub');
+      await killer.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       await killer.xadd(`${p}:audit`, '*', 'feature', 'account_balance', 'from', 'false', 'to', 'true', 'actor', 'away-op',
         'reason', 'while you were away', 'rev', '1', 'at', new Date().toISOString(), 'forced', 'false');
       killer.disconnect();
