@@ -4,7 +4,7 @@ import type { FieldDiff, MismatchRecord } from './match.js';
 import type { RestOutcome } from './rest-poller.js';
 import type { SessionInfo } from './sessions.js';
 import type { IntervalSummary, QuantileSummary } from './stats.js';
-import type { BadFrame, RttStats, WsState } from './ws-client.js';
+import type { BadFrame, WsClientStats, WsState } from './ws-client.js';
 
 /** Every event the engine emits, as it happens. `at` is epoch milliseconds. */
 export type StreamEvent =
@@ -151,23 +151,8 @@ export interface TypeStats {
   feature: string | null;
 }
 
-export interface ConnectionSnapshot {
-  state: WsState;
-  url: string;
-  attempts: number;
-  connects: number;
-  reconnects: number;
-  firstHandshakeMs: number | null;
-  lastHandshakeStatus: number | null;
-  lastError: string | null;
-  lastClose: { code: number; reason: string; at: number } | null;
-  closeCodes: Record<string, number>;
-  gaps: { count: number; totalMs: number; maxMs: number };
-  rtt: { ws: RttStats; protocol: RttStats };
-  messages: number;
-  bytes: number;
-  badFrames: { binary: number; nonJson: number; noType: number; samples: BadFrame[] };
-  lastFrameAt: number | null;
+/** The WS client's own counters (as the client keeps them), plus what the engine adds. */
+export interface ConnectionSnapshot extends Omit<WsClientStats, 'lastHandshakeMs'> {
   heartbeats: number;
   /** Stalls of our own event loop, taken out of inter-arrival times (a busy or starved client). */
   clientStalls: { count: number; totalMs: number; maxMs: number };
