@@ -75,6 +75,34 @@ describe('WsClient', () => {
     expect(s.state).toBe('connected');
   });
 
+  it('a text frame that is not UTF-8 is a bad frame, not a dropped connection; a real U+FFFD is data', async () => {
+    const srv = await wsServer();
+    cleanups.push(() => srv.close());
+    srv.wss.on('connection', (ws: WebSocket) => {
+      // {"type":"positions","data":{"x":"<0xC3 0x28>"}}: 0xC3 needs a continuation byte.
+      const bad = Buffer.concat([Buffer.from('{"type":"positions","data":{"x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')]);
+      ws.send(bad, { binary: false });
+      // A surrogate half encoded as UTF-8 (CESU-8) is not UTF-8 either.
+      ws.send(Buffer.concat([Buffer.from('{"type":"positions","data":{"x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}')]), { binary: false });
+      ws.send(JSON.stringify({ type: 'positions', data: { x: 'replacement \uFFFD char' } }));
+      ws.send(JSON.stringify({ type: 'heartbeat', data: {} }));
+    });
+    const c = new WsClient({ url: srv.url, token: null, pingIntervalMs: 0 });
+    cleanups.push(() => c.stop());
+    const got: unknown[] = [];
+    const done = new Promise<void>((resolve) => c.on('message', (m) => { got.push(m.data); if (m.type === 'heartbeat') resolve(); }));
+    c.start();
+    await done;
+    expect(got).toEqual([{ x: 'replacement \uFFFD char' }, {}]);
+    const s = c.stats();
+    expect(s.badFrames).toMatchObject({ invalidUtf8: 2, binary: 0, nonJson: 0, noType: 0 });
+    expect(s.badFrames.samples[0]).toMatchObject({ kind: 'invalid-utf8' });
+    expect(s.badFrames.samples[0]!.sample).toBe('{"type":"positions","data":{"x":"\uFFFD("}}');
+    expect(s.connects).toBe(1);
+    expect(s.closeCodes).toEqual({});
+    expect(s.state).toBe('connected');
+  });
+
   it('header-only token stays out of the URL', async () => {
     const srv = await wsServer();
     cleanups.push(() => srv.close());

@@ -761,7 +761,7 @@ export class Engine extends EventEmitter {
       expectedIntervalMs: rt.expectedMs,
       graceMs: rt.graceMs,
       ws: { messages: c.messages, firstAt: c.firstAt, lastAt: c.lastAt, ratePerSec: Math.round((c.messages / (spanMs / 1000)) * 100) / 100, keys: overall ? rt.keys.size : c.keys },
-      interval: !c.interval ? null : overall ? IntervalStats.pooled(rt.expectedMs, [...rt.keys.values()].map((k) => k.stats)) : c.interval.summary(),
+      interval: c.interval ? c.interval.summary() : null,
       intervalLimitMs: c.interval ? Math.round(rt.expectedMs * (1 + tol) + slack) : null,
       keys,
       rest: {

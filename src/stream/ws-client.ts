@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 
@@ -5,11 +6,11 @@ import WebSocket from 'ws';
  * One WebSocket connection to the backend that stays up: pings, measures round trips,
  * notices a silent or dead socket, and reconnects with capped exponential backoff. It
  * parses frames and hands out `{type, data}` messages; everything it cannot use (binary,
- * not JSON, no `type`) is counted and sampled, never thrown.
+ * not UTF-8, not JSON, no `type`) is counted and sampled, never thrown.
  */
 
 export type WsState = 'idle' | 'connecting' | 'connected' | 'stale' | 'reconnecting' | 'closed';
-export type BadFrameKind = 'binary' | 'non-json' | 'no-type';
+export type BadFrameKind = 'binary' | 'invalid-utf8' | 'non-json' | 'no-type';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -51,7 +52,7 @@ export interface WsMessage {
 export interface BadFrame {
   kind: BadFrameKind;
   at: number;
-  /** The first 200 characters (binary: a hex preview). */
+  /** The first 200 characters (binary: a hex preview; invalid UTF-8: U+FFFD where a byte was wrong). */
   sample: string;
 }
 
@@ -82,7 +83,7 @@ export interface WsClientStats {
   gaps: { count: number; totalMs: number; maxMs: number };
   messages: number;
   bytes: number;
-  badFrames: { binary: number; nonJson: number; noType: number; samples: BadFrame[] };
+  badFrames: { binary: number; invalidUtf8: number; nonJson: number; noType: number; samples: BadFrame[] };
   rtt: { ws: RttStats; protocol: RttStats };
   lastFrameAt: number | null;
 }
@@ -184,7 +185,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       gaps: { count: 0, totalMs: 0, maxMs: 0 },
       messages: 0,
       bytes: 0,
-      badFrames: { binary: 0, nonJson: 0, noType: 0, samples: [] },
+      badFrames: { binary: 0, invalidUtf8: 0, nonJson: 0, noType: 0, samples: [] },
       rtt: { ws: newRtt(), protocol: newRtt() },
       lastFrameAt: null,
     };
@@ -260,6 +261,9 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       handshakeTimeout: this.opts.handshakeTimeoutMs,
       headers,
       perMessageDeflate: false,
+      // Checked in onFrame instead, for a fraction of the cost (see there); a frame that is
+      // not UTF-8 is then a bad frame to report, not a reason to drop the connection (1007).
+      skipUTF8Validation: true,
     });
     this.ws = ws;
     let opened = false;
@@ -354,6 +358,13 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       return;
     }
     const text = buf.toString('utf8');
+    // Decoding replaces every ill-formed sequence with U+FFFD, so a text without one came
+    // from valid UTF-8; only a text with one (rare: it may be a real U+FFFD) is validated.
+    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf)) {
+      this.s.badFrames.invalidUtf8 += 1;
+      this.bad({ kind: 'invalid-utf8', at, sample: text.slice(0, 200) });
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

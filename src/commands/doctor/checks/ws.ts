@@ -280,7 +280,7 @@ function otherCheck(config: Config, o: WsObservation): Check {
   const unclaimed = unclaimedTypes(config, o);
   const extras = [...o.types.keys()].filter((t) => KNOWN_EXTRAS.has(t)).sort();
   const bad = o.stats.badFrames;
-  const badCount = bad.binary + bad.nonJson + bad.noType;
+  const badCount = bad.binary + bad.invalidUtf8 + bad.nonJson + bad.noType;
   const problems: string[] = [];
   const hints: string[] = [];
   if (unclaimed.length) {
