@@ -4,7 +4,7 @@ import type { FeatureConfig } from '../src/config/types.js';
 import { FeatureMatcher, compareFlat, flatten, applyFieldMap, valuesEqual, ignoredBy, type Decision } from '../src/stream/match.js';
 import { NoiseTracker } from '../src/stream/noise.js';
 import { FixedSessions, MarketSessions } from '../src/stream/sessions.js';
-import { classifyInterval, intervalLimits, IntervalStats, LoopStalls } from '../src/stream/stats.js';
+import { classifyInterval, intervalLimits, IntervalStats, LoopStalls, Quantiles } from '../src/stream/stats.js';
 
 function feature(name: string, over: Partial<FeatureConfig> = {}): FeatureConfig {
   const d = DEFAULT_FEATURES.find((f) => f.name === name)!;
@@ -38,6 +38,26 @@ describe('interval analysis', () => {
     expect(sum.max).toBe(400);
     expect(sum.missedGaps).toBe(100);
     expect(sum.missedBeats).toBe(300);
+  });
+
+  it('fine quantiles are within 1.6%, coarse (per key) within 12.5%, both with the exact max', () => {
+    const fine = new Quantiles('fine');
+    const coarse = new Quantiles('coarse');
+    // 1..100000 ms once each: the true p50 is 50000, p95 95000, p99 99000.
+    for (let v = 1; v <= 100_000; v++) { fine.record(v); coarse.record(v); }
+    const f = fine.summary();
+    const c = coarse.summary();
+    for (const [p, truth] of [['p50', 50_000], ['p95', 95_000], ['p99', 99_000]] as const) {
+      expect(Math.abs(f[p]! - truth) / truth).toBeLessThan(0.016);
+      expect(Math.abs(c[p]! - truth) / truth).toBeLessThan(0.125);
+    }
+    expect(f.max).toBe(100_000);
+    expect(c.max).toBe(100_000);
+    // Small values are exact in both.
+    const small = new Quantiles('coarse');
+    for (const v of [3, 3, 3, 7, 9]) small.record(v);
+    expect(small.summary()).toMatchObject({ p50: 3, max: 9, count: 5 });
+    expect(() => fine.addFrom(coarse)).toThrow(/resolutions differ/);
   });
 });
 

@@ -420,7 +420,7 @@ export class Engine extends EventEmitter {
         if (ks && rt.streamIsKeyPrefix && leaf) leaf.stream = ks;
       }
     }
-    if (ks) this.recordArrival(rt, ks, at, c);
+    if (ks) this.recordArrival(rt, ks, at, o, c);
     if (leaf === null) {
       this.drift(rt, 'ws', 'no-key', rt.cfg.key.join('+'), null, 'a key field is missing', at);
       return;
@@ -509,13 +509,13 @@ export class Engine extends EventEmitter {
     let ks = rt.keys.get(key);
     if (!ks) {
       if (rt.keys.size >= MAX_KEYS) return undefined;
-      ks = { key, last: null, stats: new IntervalStats(rt.expectedMs), lastAt: null, scope: null };
+      ks = { key, last: null, stats: new IntervalStats(rt.expectedMs, 'coarse'), lastAt: null, scope: null };
       rt.keys.set(key, ks);
     }
     return ks;
   }
 
-  private recordArrival(rt: FeatureRuntime, ks: KeyState, at: number, c: FeatureCounters | null): void {
+  private recordArrival(rt: FeatureRuntime, ks: KeyState, at: number, o: FeatureCounters, c: FeatureCounters | null): void {
     const key = ks.key;
     if (c && ks.scope !== c) { ks.scope = c; c.keys += 1; }
     ks.lastAt = at;
@@ -530,8 +530,9 @@ export class Engine extends EventEmitter {
     if (ms > l.missedMs) { kind = 'missed'; beatsLost = Math.max(1, Math.round(ms / l.expectedMs) - 1); }
     else if (ms > l.lateMs) kind = 'late';
     else if (ms < l.burstMs) kind = 'burst';
-    // The overall feature numbers are pooled from the keys at snapshot time: one record per message.
+    // The key's own histogram is coarse (there are hundreds); the feature's are fine.
     ks.stats.add(ms, kind, beatsLost);
+    o.interval?.add(ms, kind, beatsLost);
     c?.interval?.add(ms, kind, beatsLost);
     if (kind !== 'ok' && this.wantsIntervalEvents) {
       const limitMs = kind === 'late' ? l.lateMs : kind === 'missed' ? l.missedMs : l.burstMs;
@@ -723,7 +724,7 @@ export class Engine extends EventEmitter {
         rtt: wsStats?.rtt ?? { ws: emptyRtt(), protocol: emptyRtt() },
         messages: wsStats?.messages ?? 0,
         bytes: wsStats?.bytes ?? 0,
-        badFrames: wsStats?.badFrames ?? { binary: 0, nonJson: 0, noType: 0, samples: [] },
+        badFrames: wsStats?.badFrames ?? { binary: 0, invalidUtf8: 0, nonJson: 0, noType: 0, samples: [] },
         lastFrameAt: wsStats?.lastFrameAt ?? null,
         heartbeats: this.heartbeats,
         clientStalls: { count: this.stalls.count, totalMs: this.stalls.totalMs, maxMs: this.stalls.maxMs },

@@ -48,44 +48,58 @@ export interface QuantileSummary {
   mean: number | null;
 }
 
-/** Values below this are counted exactly; above, in 64 sub-buckets per power of two (<= 1.6% wide). */
-const EXACT = 128;
-const SUB = 64;
-/** 2^22 ms is about 70 minutes: longer inter-arrival times land in the top bucket (max stays exact). */
-const TOP_EXP = 22 - 6;
-const BUCKETS = EXACT + TOP_EXP * SUB;
-
-function bucketOf(v: number): number {
-  if (v < EXACT) return v;
-  const e = 31 - Math.clz32(v) - 6;
-  if (e > TOP_EXP) return BUCKETS - 1;
-  return EXACT + (e - 1) * SUB + ((v >>> e) - SUB);
-}
-
-/** The middle of a bucket: the value it stands for. */
-function bucketValue(i: number): number {
-  if (i < EXACT) return i;
-  const e = Math.floor((i - EXACT) / SUB) + 1;
-  const low = (((i - EXACT) % SUB) + SUB) << e;
-  return low + ((1 << e) >>> 1);
-}
+/**
+ * Bucket layouts. fine: values below 128 counted exactly, above in 64 sub-buckets per power
+ * of two (<= 1.6% wide, an HDR histogram with two significant digits, ~4.5 KB). coarse: 8
+ * per power of two (<= 12.5% wide, ~0.7 KB), for the per-key histograms, of which there are
+ * hundreds and each message touches one. 2^22 ms is about 70 minutes: longer values land
+ * in the top bucket (max stays exact).
+ */
+export type Resolution = 'fine' | 'coarse';
+const SUB_BITS: Record<Resolution, number> = { fine: 6, coarse: 3 };
 
 /**
- * Streaming quantiles of millisecond values in bounded memory (about 4 KB, whatever the
- * count). The hot path only bumps a log-linear bucket (the layout of an HDR histogram
- * with two significant digits); hdr-histogram-js computes the percentiles from the
+ * Streaming quantiles of millisecond values in bounded memory, whatever the count. The hot
+ * path only bumps a log-linear bucket; hdr-histogram-js computes the percentiles from the
  * buckets when a summary is asked for. Recording straight into hdr-histogram-js cost
  * about a tenth of the engine's throughput, one record per message per key.
  */
 export class Quantiles {
-  private readonly counts = new Uint32Array(BUCKETS);
+  private readonly bits: number;
+  private readonly sub: number;
+  private readonly exact: number;
+  private readonly top: number;
+  private readonly counts: Uint32Array;
   private n = 0;
   private sum = 0;
   private maxValue = 0;
 
+  constructor(readonly resolution: Resolution = 'fine') {
+    this.bits = SUB_BITS[resolution];
+    this.sub = 1 << this.bits;
+    this.exact = 2 * this.sub;
+    this.top = 22 - this.bits;
+    this.counts = new Uint32Array(this.exact + this.top * this.sub);
+  }
+
+  private bucketOf(v: number): number {
+    if (v < this.exact) return v;
+    const e = 31 - Math.clz32(v) - this.bits;
+    if (e > this.top) return this.counts.length - 1;
+    return this.exact + (e - 1) * this.sub + ((v >>> e) - this.sub);
+  }
+
+  /** The middle of a bucket: the value it stands for. */
+  private bucketValue(i: number): number {
+    if (i < this.exact) return i;
+    const e = Math.floor((i - this.exact) / this.sub) + 1;
+    const low = (((i - this.exact) % this.sub) + this.sub) << e;
+    return low + ((1 << e) >>> 1);
+  }
+
   record(ms: number): void {
     const v = ms <= 0 ? 0 : Math.round(ms);
-    this.counts[bucketOf(v)]! += 1;
+    this.counts[this.bucketOf(v)]! += 1;
     this.n += 1;
     this.sum += v;
     if (v > this.maxValue) this.maxValue = v;
@@ -95,11 +109,13 @@ export class Quantiles {
     return this.n;
   }
 
+  /** Add another histogram of the same resolution. */
   addFrom(other: Quantiles): void {
     if (other.n === 0) return;
+    if (other.resolution !== this.resolution) throw new Error('Quantiles.addFrom: resolutions differ');
     const c = this.counts;
     const o = other.counts;
-    for (let i = 0; i < BUCKETS; i++) if (o[i]) c[i]! += o[i]!;
+    for (let i = 0; i < c.length; i++) if (o[i]) c[i]! += o[i]!;
     this.n += other.n;
     this.sum += other.sum;
     this.maxValue = Math.max(this.maxValue, other.maxValue);
@@ -108,7 +124,7 @@ export class Quantiles {
   summary(): QuantileSummary {
     if (this.n === 0) return { count: 0, p50: null, p95: null, p99: null, max: null, mean: null };
     const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 23, numberOfSignificantValueDigits: 2, autoResize: true });
-    for (let i = 0; i < BUCKETS; i++) if (this.counts[i]) h.recordValueWithCount(bucketValue(i), this.counts[i]!);
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]) h.recordValueWithCount(this.bucketValue(i), this.counts[i]!);
     // A percentile never reads above the true maximum (the top bucket's middle can).
     const at = (p: number) => Math.min(this.maxValue, h.getValueAtPercentile(p));
     return { count: this.n, p50: at(50), p95: at(95), p99: at(99), max: this.maxValue, mean: Math.round((this.sum / this.n) * 10) / 10 };
@@ -133,8 +149,8 @@ export class IntervalStats {
   missedBeats = 0;
   bursts = 0;
 
-  constructor(readonly expectedMs: number) {
-    this.q = new Quantiles();
+  constructor(readonly expectedMs: number, resolution: Resolution = 'fine') {
+    this.q = new Quantiles(resolution);
   }
 
   add(ms: number, kind: IntervalKind, beatsLost: number): void {
@@ -146,19 +162,6 @@ export class IntervalStats {
 
   summary(): IntervalSummary {
     return { ...this.q.summary(), expectedMs: this.expectedMs, late: this.late, missedGaps: this.missedGaps, missedBeats: this.missedBeats, bursts: this.bursts };
-  }
-
-  /** Pool several streams (a feature's keys) into one summary, at read time instead of per message. */
-  static pooled(expectedMs: number, parts: Iterable<IntervalStats>): IntervalSummary {
-    const acc = new IntervalStats(expectedMs);
-    for (const p of parts) {
-      acc.q.addFrom(p.q);
-      acc.late += p.late;
-      acc.missedGaps += p.missedGaps;
-      acc.missedBeats += p.missedBeats;
-      acc.bursts += p.bursts;
-    }
-    return acc.summary();
   }
 }
 
