@@ -4,9 +4,11 @@
 // intraday-sized messages as fast as the socket takes them: pre-built frames written in
 // 1 MB chunks, so the client side is the bottleneck being measured.
 //
-//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 3] [--symbols 500]
+//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 7] [--symbols 500] [--only bare|parity]
 //
-// Goal: parity keeps at least 2/3 of the bare client's rate.
+// Goal: parity keeps at least 2/3 of the bare client's rate, judged on CPU time per message
+// and on the median of the rounds' own ratios (each round runs both clients back to back,
+// which cancels most of a shared machine's slow swings). --only runs one kind, for profilers.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -21,8 +23,10 @@ const opt = (name, def) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const MESSAGES = opt('messages', 300_000);
-const ROUNDS = opt('rounds', 3);
+const ROUNDS = opt('rounds', 7);
 const SYMBOLS = opt('symbols', 500);
+// --only bare|parity: one client kind (for profilers; no ratio is printed).
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 
 /** Pre-serialised frames: intraday_bar payloads over SYMBOLS symbols, a new minute every SYMBOLS*60 frames. */
 export function frames(n, symbols) {
@@ -123,6 +127,7 @@ async function main() {
   const cpuRates = { bare: [], parity: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const kind of r % 2 ? ['parity', 'bare'] : ['bare', 'parity']) {
+      if (ONLY && kind !== ONLY) continue;
       const child = fork(fileURLToPath(import.meta.url), ['--server', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const [{ port }] = await once(child, 'message');
       const url = `ws://127.0.0.1:${port}/ws/`;
@@ -136,19 +141,24 @@ async function main() {
       console.log(`round ${r + 1} ${kind.padEnd(6)} ${res.n} msgs in ${res.ms.toFixed(0)} ms wall, ${res.cpuMs.toFixed(0)} ms CPU = ${Math.round(rate).toLocaleString('en-US')} msgs/s, ${Math.round(cpuRate).toLocaleString('en-US')} msgs per CPU-s`);
     }
   }
+  if (ONLY) return;
   const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const b = median(results.bare);
   const p = median(results.parity);
   const cb = median(cpuRates.bare);
   const cp = median(cpuRates.parity);
+  // Each round runs both clients back to back, so a round's own ratio cancels the slow
+  // swings of a shared machine; the median of those is what the goal is judged on.
+  const paired = median(cpuRates.parity.map((x, i) => x / cpuRates.bare[i]));
   // Wall-clock rates swing with whatever else runs on the machine; CPU time per message
   // is what the client itself costs, so the goal is judged on it.
   console.log(`\nmedians over ${ROUNDS} rounds, ${MESSAGES.toLocaleString('en-US')} intraday_bar messages over ${SYMBOLS} symbols:`);
   console.log(`                        wall msgs/s   msgs per CPU-second`);
   console.log(`  bare ws + JSON.parse  ${fmt(b)}   ${fmt(cb)}`);
   console.log(`  parity engine         ${fmt(p)}   ${fmt(cp)}`);
-  console.log(`  ratio parity/bare     ${(p / b).toFixed(2).padStart(11)}   ${(cp / cb).toFixed(2).padStart(11)}   (goal >= 0.67 on CPU: ${cp / cb >= 2 / 3 ? 'met' : 'NOT met'})`);
+  console.log(`  ratio of the medians  ${(p / b).toFixed(2).padStart(11)}   ${(cp / cb).toFixed(2).padStart(11)}`);
+  console.log(`  median round ratio                  ${paired.toFixed(2).padStart(11)}   (goal >= 0.67 on CPU: ${paired >= 2 / 3 ? 'met' : 'NOT met'})`);
 }
 
 // Imported (bench/parity-memory.mjs uses frames()): do nothing.
