@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { TestRedis, uniquePrefix } from './support/redis.js';
+import { TestRedis, uniquePrefix, useTestRedis } from './support/redis.js';
 import { runCli } from './support/cli.js';
 
 let redis: TestRedis;
 let client: Redis;
-
-beforeAll(async () => {
-  redis = await new TestRedis().start();
-  client = redis.client();
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.dispose();
-});
+useTestRedis((r, c) => { redis = r; client = c; });
 
 /** The CLI against the test's Redis, with a prefix of its own. */
 function cli(prefix: string, args: string[], env: Record<string, string | undefined> = {}) {

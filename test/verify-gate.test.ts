@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { TestRedis, uniquePrefix } from './support/redis.js';
+import { TestRedis, uniquePrefix, useTestRedis } from './support/redis.js';
 import { runCli } from './support/cli.js';
 
 /**
@@ -14,15 +14,7 @@ import { runCli } from './support/cli.js';
 
 let redis: TestRedis;
 let client: Redis;
-
-beforeAll(async () => {
-  redis = await new TestRedis().start();
-  client = redis.client();
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.dispose();
-});
+useTestRedis((r, c) => { redis = r; client = c; });
 
 function cli(prefix: string, args: string[], opts: { cwd?: string } = {}) {
   return runCli(args, { cwd: opts.cwd, env: { THOR_CUTOVER_REDIS_URL: redis.url, THOR_CUTOVER_PREFIX: prefix, THOR_CUTOVER_ACTOR: 'tester' } });

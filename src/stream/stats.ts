@@ -74,7 +74,7 @@ export class Quantiles {
   private sum = 0;
   private maxValue = 0;
 
-  constructor(readonly resolution: Resolution = 'fine') {
+  constructor(resolution: Resolution = 'fine') {
     this.bits = SUB_BITS[resolution];
     this.sub = 1 << this.bits;
     this.exact = 2 * this.sub;
@@ -107,18 +107,6 @@ export class Quantiles {
 
   get count(): number {
     return this.n;
-  }
-
-  /** Add another histogram of the same resolution. */
-  addFrom(other: Quantiles): void {
-    if (other.n === 0) return;
-    if (other.resolution !== this.resolution) throw new Error('Quantiles.addFrom: resolutions differ');
-    const c = this.counts;
-    const o = other.counts;
-    for (let i = 0; i < c.length; i++) if (o[i]) c[i]! += o[i]!;
-    this.n += other.n;
-    this.sum += other.sum;
-    this.maxValue = Math.max(this.maxValue, other.maxValue);
   }
 
   summary(): QuantileSummary {

@@ -56,6 +56,11 @@ export interface BadFrame {
   sample: string;
 }
 
+/** Every bad frame, whatever its kind. */
+export function badFrameTotal(b: WsClientStats['badFrames']): number {
+  return b.binary + b.invalidUtf8 + b.nonJson + b.noType;
+}
+
 export interface RttStats {
   count: number;
   lastMs: number | null;

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
 export async function freePort(): Promise<number> {
@@ -89,4 +90,22 @@ let counter = 0;
 /** A prefix of the test's own, with the hash tag, so tests sharing a server never collide. */
 export function uniquePrefix(name = 't'): string {
   return `{thor:${name}:${process.pid}:${Date.now().toString(36)}:${counter++}}`;
+}
+
+/**
+ * One TestRedis and a client to it for the whole test file: started before the first test,
+ * stopped after the last. `ready` hands both over for the file's own variables.
+ */
+export function useTestRedis(ready: (redis: TestRedis, client: Redis) => void): void {
+  let redis: TestRedis | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    redis = await new TestRedis().start();
+    client = redis.client();
+    ready(redis, client);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.dispose();
+  });
 }

@@ -5,6 +5,7 @@ import type { Writable } from '../../io.js';
 import { ms } from '../../stream/engine.js';
 import type { MismatchRecord } from '../../stream/match.js';
 import type { EngineSnapshot, FeatureStats } from '../../stream/types.js';
+import { badFrameTotal } from '../../stream/ws-client.js';
 import type { ParityReport } from './run.js';
 
 const MAX_DIFFS = 5;
@@ -114,7 +115,7 @@ export function printParity(out: Output, r: ParityReport): number {
   ]);
   w.write(renderTable(out, head, rows));
   const rtt = c.rtt.ws.meanMs === null ? '-' : `${c.rtt.ws.meanMs.toFixed(1)} ms (max ${c.rtt.ws.maxMs} ms)`;
-  w.write(`connection: ${c.connects} connect${c.connects === 1 ? '' : 's'}, ${c.reconnects} reconnects, longest gap ${c.gaps.maxMs ? ms(c.gaps.maxMs) : '-'}, RTT ${rtt}, bad frames ${c.badFrames.binary + c.badFrames.invalidUtf8 + c.badFrames.nonJson + c.badFrames.noType}, heartbeats ${c.heartbeats}${c.clientStalls.count ? `, this machine stalled ${c.clientStalls.count}x (max ${ms(c.clientStalls.maxMs)}, taken out of intervals)` : ''}\n`);
+  w.write(`connection: ${c.connects} connect${c.connects === 1 ? '' : 's'}, ${c.reconnects} reconnects, longest gap ${c.gaps.maxMs ? ms(c.gaps.maxMs) : '-'}, RTT ${rtt}, bad frames ${badFrameTotal(c.badFrames)}, heartbeats ${c.heartbeats}${c.clientStalls.count ? `, this machine stalled ${c.clientStalls.count}x (max ${ms(c.clientStalls.maxMs)}, taken out of intervals)` : ''}\n`);
   if (r.sessions.length) {
     w.write(`sessions (${r.sessionsCompleted} complete):\n`);
     for (const sess of r.sessions) {

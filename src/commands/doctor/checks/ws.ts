@@ -1,6 +1,6 @@
 import type { Config, FeatureConfig } from '../../../config/types.js';
 import { formatDuration } from '../../../output/format.js';
-import { WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
+import { badFrameTotal, WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
 import { check, type Check } from '../types.js';
 
 /**
@@ -280,7 +280,7 @@ function otherCheck(config: Config, o: WsObservation): Check {
   const unclaimed = unclaimedTypes(config, o);
   const extras = [...o.types.keys()].filter((t) => KNOWN_EXTRAS.has(t)).sort();
   const bad = o.stats.badFrames;
-  const badCount = bad.binary + bad.invalidUtf8 + bad.nonJson + bad.noType;
+  const badCount = badFrameTotal(bad);
   const problems: string[] = [];
   const hints: string[] = [];
   if (unclaimed.length) {
