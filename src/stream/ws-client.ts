@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { attachTextFrameReader } from './frame-reader.js';
 
 /**
  * One WebSocket connection to the backend that stays up: pings, measures round trips,
@@ -36,6 +37,8 @@ export interface WsClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** How many bad frames to keep as samples. */
   keepBadFrames?: number;
+  /** Read whole text frames before ws's receiver does (frame-reader.ts); default true. */
+  fastFrames?: boolean;
 }
 
 export interface WsMessage {
@@ -174,6 +177,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       reconnect: options.reconnect ?? true,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       keepBadFrames: options.keepBadFrames ?? 5,
+      fastFrames: options.fastFrames ?? true,
     };
     this.s = {
       state: 'idle',
@@ -269,6 +273,8 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       // Checked in onFrame instead, for a fraction of the cost (see there); a frame that is
       // not UTF-8 is then a bad frame to report, not a reason to drop the connection (1007).
       skipUTF8Validation: true,
+      // The fast path relies on ws handing over each frame as it parses it.
+      allowSynchronousEvents: true,
     });
     this.ws = ws;
     let opened = false;
@@ -281,6 +287,8 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     });
     ws.on('open', () => {
       opened = true;
+      // Whole text frames skip ws's receiver (see frame-reader.ts); the rest still takes it.
+      if (this.opts.fastFrames) attachTextFrameReader(ws, this.onText);
       const at = Date.now();
       const handshakeMs = at - this.attemptStartedAt;
       this.s.connects += 1;
@@ -340,7 +348,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   }
 
   /**
-   * The arrival time of the frames of one socket read: ws hands them over synchronously,
+   * The arrival time of the frames of one socket read: they are handed over synchronously,
    * one after the other, and they arrived together, so one clock read serves them all
    * (Date.now() was a few percent of the cost per message). Cleared in a microtask, that
    * is once the read's frames are done.
@@ -348,24 +356,39 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   private readAt = 0;
   private readonly endRead = (): void => { this.readAt = 0; };
 
+  /** A message through ws's own receiver: binary, fragmented, or when the fast path is off. */
   private onFrame(raw: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+    const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+    if (isBinary) {
+      const at = this.readTime();
+      this.s.lastFrameAt = at;
+      this.s.bytes += buf.length;
+      this.s.badFrames.binary += 1;
+      this.bad({ kind: 'binary', at, sample: buf.subarray(0, 32).toString('hex') });
+      return;
+    }
+    this.onText(buf, 0, buf.length);
+  }
+
+  private readTime(): number {
     let at = this.readAt;
     if (at === 0) {
       at = this.readAt = Date.now();
       queueMicrotask(this.endRead);
     }
+    return at;
+  }
+
+  /** One text message, as bytes start..end of buf (the fast path hands the socket's chunk itself). */
+  private readonly onText = (buf: Buffer, start: number, end: number): void => {
+    const at = this.readTime();
     this.s.lastFrameAt = at;
-    const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
-    this.s.bytes += buf.length;
-    if (isBinary) {
-      this.s.badFrames.binary += 1;
-      this.bad({ kind: 'binary', at, sample: buf.subarray(0, 32).toString('hex') });
-      return;
-    }
-    const text = buf.toString('utf8');
+    const bytes = end - start;
+    this.s.bytes += bytes;
+    const text = buf.toString('utf8', start, end);
     // Decoding replaces every ill-formed sequence with U+FFFD, so a text without one came
     // from valid UTF-8; only a text with one (rare: it may be a real U+FFFD) is validated.
-    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf)) {
+    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf.subarray(start, end))) {
       this.s.badFrames.invalidUtf8 += 1;
       this.bad({ kind: 'invalid-utf8', at, sample: text.slice(0, 200) });
       return;
@@ -398,10 +421,10 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.s.messages += 1;
     this.lastDataAt = at;
     if (this.stateValue === 'stale') this.setState('connected');
-    const m: WsMessage = { type, data: frame.data, frame, text, at, bytes: buf.length };
+    const m: WsMessage = { type, data: frame.data, frame, text, at, bytes };
     if (this.onMessage) this.onMessage(m);
     if (this.listenerCount('message') > 0) this.emit('message', m);
-  }
+  };
 
   private bad(frame: BadFrame): void {
     const samples = this.s.badFrames.samples;
