@@ -4,11 +4,13 @@
 // intraday-sized messages as fast as the socket takes them: pre-built frames written in
 // 1 MB chunks, so the client side is the bottleneck being measured.
 //
-//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 7] [--symbols 500] [--only bare|parity]
+//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 7] [--symbols 500] [--only bare|reader|parity]
 //
 // Goal: parity keeps at least 2/3 of the bare client's rate, judged on CPU time per message
-// and on the median of the rounds' own ratios (each round runs both clients back to back,
-// which cancels most of a shared machine's slow swings). --only runs one kind, for profilers.
+// and on the median of the rounds' own ratios (each round runs the clients back to back,
+// which cancels most of a shared machine's slow swings). A third client, `reader`, does the
+// bare client's work on parity's own frame path (src/stream/frame-reader.ts): parity / reader
+// is what the analysis engine alone costs. --only bare|reader|parity runs one kind, for profilers.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -25,7 +27,7 @@ const opt = (name, def) => {
 const MESSAGES = opt('messages', 300_000);
 const ROUNDS = opt('rounds', 7);
 const SYMBOLS = opt('symbols', 500);
-// --only bare|parity: one client kind (for profilers; no ratio is printed).
+// --only bare|reader|parity: one client kind (for profilers; no ratio is printed).
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 
 /** Pre-serialised frames: intraday_bar payloads over SYMBOLS symbols, a new minute every SYMBOLS*60 frames. */
@@ -98,6 +100,30 @@ async function bare(url) {
   });
 }
 
+/** The bare client's work on parity's own frame path: the engine's cost alone is parity / this. */
+async function reader(url, dist) {
+  const { attachTextFrameReader } = await import(join(dist, 'stream/frame-reader.js'));
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, allowSynchronousEvents: true });
+  ws.on('error', (e) => { throw e; });
+  let n = 0;
+  let t0 = 0;
+  let c0 = null;
+  return new Promise((resolve) => {
+    ws.on('open', () => attachTextFrameReader(ws, (buf, start, end) => {
+      const m = JSON.parse(buf.toString('utf8', start, end));
+      if (n === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
+      if (m.type === 'bench_done') {
+        const ms = performance.now() - t0;
+        const cpu = process.cpuUsage(c0);
+        ws.terminate();
+        resolve({ n, ms, cpuMs: (cpu.user + cpu.system) / 1000 });
+        return;
+      }
+      n++;
+    }));
+  });
+}
+
 async function parity(url, dist) {
   const { loadConfig } = await import(join(dist, 'config/load.js'));
   const { createEngine } = await import(join(dist, 'stream/index.js'));
@@ -123,15 +149,19 @@ async function parity(url, dist) {
 
 async function main() {
   const dist = join(fileURLToPath(new URL('..', import.meta.url)), 'dist');
-  const results = { bare: [], parity: [] };
-  const cpuRates = { bare: [], parity: [] };
+  const clients = { bare, reader, parity };
+  const kinds = Object.keys(clients);
+  const results = { bare: [], reader: [], parity: [] };
+  const cpuRates = { bare: [], reader: [], parity: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const kind of r % 2 ? ['parity', 'bare'] : ['bare', 'parity']) {
+    // Each round runs every client back to back, in a rotating order.
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + r) % kinds.length];
       if (ONLY && kind !== ONLY) continue;
       const child = fork(fileURLToPath(import.meta.url), ['--server', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const [{ port }] = await once(child, 'message');
       const url = `ws://127.0.0.1:${port}/ws/`;
-      const res = kind === 'bare' ? await bare(url) : await parity(url, dist);
+      const res = await clients[kind](url, dist);
       child.kill();
       await once(child, 'exit');
       const rate = (res.n / res.ms) * 1000;
@@ -144,21 +174,18 @@ async function main() {
   if (ONLY) return;
   const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const b = median(results.bare);
-  const p = median(results.parity);
-  const cb = median(cpuRates.bare);
-  const cp = median(cpuRates.parity);
-  // Each round runs both clients back to back, so a round's own ratio cancels the slow
-  // swings of a shared machine; the median of those is what the goal is judged on.
-  const paired = median(cpuRates.parity.map((x, i) => x / cpuRates.bare[i]));
-  // Wall-clock rates swing with whatever else runs on the machine; CPU time per message
-  // is what the client itself costs, so the goal is judged on it.
+  // A round's own ratio cancels the slow swings of a shared machine; the median of those
+  // is what the goal is judged on. Wall-clock rates swing with whatever else runs on the
+  // machine; CPU time per message is what the client itself costs.
+  const paired = (of, to) => median(cpuRates[of].map((x, i) => x / cpuRates[to][i]));
+  const goal = paired('parity', 'bare');
   console.log(`\nmedians over ${ROUNDS} rounds, ${MESSAGES.toLocaleString('en-US')} intraday_bar messages over ${SYMBOLS} symbols:`);
-  console.log(`                        wall msgs/s   msgs per CPU-second`);
-  console.log(`  bare ws + JSON.parse  ${fmt(b)}   ${fmt(cb)}`);
-  console.log(`  parity engine         ${fmt(p)}   ${fmt(cp)}`);
-  console.log(`  ratio of the medians  ${(p / b).toFixed(2).padStart(11)}   ${(cp / cb).toFixed(2).padStart(11)}`);
-  console.log(`  median round ratio                  ${paired.toFixed(2).padStart(11)}   (goal >= 0.67 on CPU: ${paired >= 2 / 3 ? 'met' : 'NOT met'})`);
+  console.log(`                                     wall msgs/s   msgs per CPU-second`);
+  console.log(`  bare: ws + JSON.parse              ${fmt(median(results.bare))}   ${fmt(median(cpuRates.bare))}`);
+  console.log(`  reader: parity's frame path + JSON.parse ${fmt(median(results.reader)).trimStart().padStart(5)}   ${fmt(median(cpuRates.reader))}`);
+  console.log(`  parity: frame path + engine        ${fmt(median(results.parity))}   ${fmt(median(cpuRates.parity))}`);
+  console.log(`  median round ratio parity / bare                ${goal.toFixed(2).padStart(7)}   (goal >= 0.67 on CPU: ${goal >= 2 / 3 ? 'met' : 'NOT met'})`);
+  console.log(`  median round ratio parity / reader              ${paired('parity', 'reader').toFixed(2).padStart(7)}   (the engine's own cost, for information)`);
 }
 
 // Imported (bench/parity-memory.mjs uses frames()): do nothing.
