@@ -8,7 +8,7 @@
 // The script re-runs itself with --expose-gc so each checkpoint is measured after a full GC.
 import { fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +77,10 @@ async function client() {
   const { createEngine } = await import(join(dist, 'stream/index.js'));
   const child = fork(self, ['--server', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [{ port }] = await once(child, 'message');
-  const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'bench-')), env: {}, url: 'http://127.0.0.1:9', wsUrl: `ws://127.0.0.1:${port}/ws/` });
+  // An empty folder as the working directory: the built-in features, no config file.
+  const cwd = mkdtempSync(join(tmpdir(), 'bench-'));
+  const config = loadConfig({ cwd, env: {}, url: 'http://127.0.0.1:9', wsUrl: `ws://127.0.0.1:${port}/ws/` });
+  rmSync(cwd, { recursive: true });
   const engine = createEngine({ config, features: config.features.filter((f) => f.name === 'intraday'), rest: false, reconnect: false, sessions: { mode: 'none' } });
   const measure = () => { global.gc(); global.gc(); const m = process.memoryUsage(); return { rss: m.rss, heap: m.heapUsed, at: performance.now() }; };
   const t0 = performance.now();

@@ -13,7 +13,7 @@
 // is what the analysis engine alone costs. --only bare|reader|parity runs one kind, for profilers.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +127,10 @@ async function reader(url, dist) {
 async function parity(url, dist) {
   const { loadConfig } = await import(join(dist, 'config/load.js'));
   const { createEngine } = await import(join(dist, 'stream/index.js'));
-  const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'bench-')), env: {}, url: 'http://127.0.0.1:9', wsUrl: url });
+  // An empty folder as the working directory: the built-in features, no config file.
+  const cwd = mkdtempSync(join(tmpdir(), 'bench-'));
+  const config = loadConfig({ cwd, env: {}, url: 'http://127.0.0.1:9', wsUrl: url });
+  rmSync(cwd, { recursive: true });
   const intraday = config.features.filter((f) => f.name === 'intraday');
   const engine = createEngine({ config, features: intraday, rest: false, reconnect: false, sessions: { mode: 'none' } });
   let t0 = 0;

@@ -5,7 +5,7 @@ import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRe
 import { NoiseTracker } from './noise.js';
 import { RestClient, RestPoller, type PollResult, type RestOutcome } from './rest-poller.js';
 import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
-import { intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalKind, type IntervalLimits } from './stats.js';
+import { BucketArena, intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalKind, type IntervalLimits } from './stats.js';
 import type {
   ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, Finding, KeyIntervalStats,
   ScopeSnapshot, StreamEvent, StreamEventType, TypeStats,
@@ -121,6 +121,8 @@ interface FeatureRuntime {
   streamIsKeyPrefix: boolean;
   wsRequired: string[];
   keys: Map<string, KeyState>;
+  /** The keys' coarse interval histograms, in shared blocks. */
+  keyBuckets: BucketArena;
   /** REST stream keys and when first seen. */
   restKeys: Map<string, number>;
   reportedMissing: Set<string>;
@@ -201,6 +203,7 @@ export class Engine extends EventEmitter {
         streamIsKeyPrefix: cfg.streamKey.length > 0 && cfg.streamKey.length <= cfg.key.length && cfg.streamKey.every((f, i) => cfg.key[i] === f),
         wsRequired: cfg.requiredFields.map((k) => restToWs.get(k) ?? k),
         keys: new Map(),
+        keyBuckets: new BucketArena('coarse'),
         restKeys: new Map(),
         reportedMissing: new Set(),
         fieldTypes: Object.create(null) as Record<string, string>,
@@ -509,7 +512,7 @@ export class Engine extends EventEmitter {
     let ks = rt.keys.get(key);
     if (!ks) {
       if (rt.keys.size >= MAX_KEYS) return undefined;
-      ks = { key, last: null, stats: new IntervalStats(rt.expectedMs, 'coarse'), lastAt: null, scope: null };
+      ks = { key, last: null, stats: new IntervalStats(rt.expectedMs, rt.keyBuckets), lastAt: null, scope: null };
       rt.keys.set(key, ks);
     }
     return ks;

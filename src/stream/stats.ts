@@ -58,6 +58,35 @@ export interface QuantileSummary {
 export type Resolution = 'fine' | 'coarse';
 const SUB_BITS: Record<Resolution, number> = { fine: 6, coarse: 3 };
 
+function bucketCount(resolution: Resolution): number {
+  const bits = SUB_BITS[resolution];
+  return 2 * (1 << bits) + (22 - bits) * (1 << bits);
+}
+
+/**
+ * Bucket arrays for many small histograms, handed out as views of shared blocks: a new
+ * ArrayBuffer per key cost more to create (and for the GC to track) than the key's whole
+ * first minute of messages.
+ */
+export class BucketArena {
+  private block: Uint32Array | null = null;
+  private used = 0;
+  private readonly size: number;
+
+  constructor(readonly resolution: Resolution, private readonly perBlock = 64) {
+    this.size = bucketCount(resolution);
+  }
+
+  take(): Uint32Array {
+    if (this.block === null || this.used === this.perBlock) {
+      this.block = new Uint32Array(this.size * this.perBlock);
+      this.used = 0;
+    }
+    const from = this.used++ * this.size;
+    return this.block.subarray(from, from + this.size);
+  }
+}
+
 /**
  * Streaming quantiles of millisecond values in bounded memory, whatever the count. The hot
  * path only bumps a log-linear bucket; hdr-histogram-js computes the percentiles from the
@@ -74,12 +103,14 @@ export class Quantiles {
   private sum = 0;
   private maxValue = 0;
 
-  constructor(resolution: Resolution = 'fine') {
+  /** A resolution (its own bucket array) or an arena (buckets in a shared block, the arena's resolution). */
+  constructor(from: Resolution | BucketArena = 'fine') {
+    const resolution = typeof from === 'string' ? from : from.resolution;
     this.bits = SUB_BITS[resolution];
     this.sub = 1 << this.bits;
     this.exact = 2 * this.sub;
     this.top = 22 - this.bits;
-    this.counts = new Uint32Array(this.exact + this.top * this.sub);
+    this.counts = typeof from === 'string' ? new Uint32Array(bucketCount(resolution)) : from.take();
   }
 
   private bucketOf(v: number): number {
@@ -137,8 +168,8 @@ export class IntervalStats {
   missedBeats = 0;
   bursts = 0;
 
-  constructor(readonly expectedMs: number, resolution: Resolution = 'fine') {
-    this.q = new Quantiles(resolution);
+  constructor(readonly expectedMs: number, from: Resolution | BucketArena = 'fine') {
+    this.q = new Quantiles(from);
   }
 
   add(ms: number, kind: IntervalKind, beatsLost: number): void {
