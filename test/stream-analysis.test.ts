@@ -4,7 +4,7 @@ import type { FeatureConfig } from '../src/config/types.js';
 import { FeatureMatcher, compareFlat, flatten, applyFieldMap, valuesEqual, ignoredBy, type Decision } from '../src/stream/match.js';
 import { NoiseTracker } from '../src/stream/noise.js';
 import { FixedSessions, MarketSessions } from '../src/stream/sessions.js';
-import { classifyInterval, intervalLimits, IntervalStats, LoopStalls, Quantiles } from '../src/stream/stats.js';
+import { BucketArena, classifyInterval, intervalLimits, IntervalStats, LoopStalls, Quantiles } from '../src/stream/stats.js';
 
 function feature(name: string, over: Partial<FeatureConfig> = {}): FeatureConfig {
   const d = DEFAULT_FEATURES.find((f) => f.name === name)!;
@@ -57,6 +57,19 @@ describe('interval analysis', () => {
     const small = new Quantiles('coarse');
     for (const v of [3, 3, 3, 7, 9]) small.record(v);
     expect(small.summary()).toMatchObject({ p50: 3, max: 9, count: 5 });
+  });
+
+  it('histograms from one arena keep their own counts, across its blocks', () => {
+    const arena = new BucketArena('coarse', 4);
+    const qs = Array.from({ length: 10 }, () => new Quantiles(arena));
+    // Key i: 100 values of (i + 1) * 1000 ms, and one of 10 ms.
+    qs.forEach((q, i) => { for (let k = 0; k < 100; k++) q.record((i + 1) * 1000); q.record(10); });
+    qs.forEach((q, i) => {
+      const s = q.summary();
+      expect(s.count).toBe(101);
+      expect(Math.abs(s.p50! - (i + 1) * 1000) / ((i + 1) * 1000)).toBeLessThanOrEqual(0.125);
+      expect(s.max).toBe((i + 1) * 1000);
+    });
   });
 });
 
