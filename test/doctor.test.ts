@@ -260,39 +260,52 @@ describe('what a close code, a stray type and a skewed clock look like', () => {
     }
   });
 
-  it('an hour of clock skew fails the clock check; a type no feature claims is a warning', async () => {
+  /** Doctor at --speed 1 against a server that sends two stray types and one heartbeat with this timestamp. */
+  async function withHeartbeat(timestamp: unknown) {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     wss.on('connection', (ws) => {
       ws.on('message', (raw) => {
         const msg = JSON.parse(raw.toString()) as { type: string; timestamp: number };
         if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', timestamp: msg.timestamp }));
       });
-      const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
       ws.send(JSON.stringify({ type: 'vwap_bar', data: { symbol: 'ES' } }));
       ws.send(JSON.stringify({ type: 'quote_tick', data: { symbol: 'ES' } }));
-      ws.send(JSON.stringify({ type: 'heartbeat', data: { timestamp: hourAgo, tick: 30, active_jobs: ['IntradayJob'], flags: {} } }));
+      ws.send(JSON.stringify({ type: 'heartbeat', data: { timestamp, tick: 30, active_jobs: ['IntradayJob'], flags: {} } }));
     });
     const port = await listen(wss);
     try {
       // --speed 1: only then are the backend's timestamps comparable with this clock.
-      const r = await runCli(['doctor', '--url', sim.url, '--ws-url', `ws://127.0.0.1:${port}/ws/`, '--redis', redis.url,
+      return await runCli(['doctor', '--url', sim.url, '--ws-url', `ws://127.0.0.1:${port}/ws/`, '--redis', redis.url,
         '--prefix', prefix, '--token', TOKEN, '--timeout', '1500ms'], { cwd: '/', timeoutMs: 20_000 });
-      const checks = rows(r.stdout);
-      const clock = checks.get('clock')!;
-      expect(clock.status).toBe('fail');
-      expect(clock.measured).toMatch(/^backend behind by (59m59s|1h00m) \(heartbeat timestamp/);
-      expect(clock.hint).toContain('sync both clocks');
-      const other = checks.get('ws.other')!;
-      expect(other.status).toBe('warn');
-      expect(other.measured).toBe('no feature claims vwap_bar ×1 · known extras: quote_tick');
-      // 1.5 s is shorter than two 10 s intervals: no type can be judged missing yet.
-      expect(checks.get('ws.type.account_balance')!.status).toBe('warn');
-      expect(checks.get('ws.type.account_balance')!.hint).toContain('raise --timeout');
-      expect(r.code).toBe(1);
     } finally {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
     }
+  }
+
+  it('an hour of clock skew fails the clock check; a type no feature claims is a warning', async () => {
+    const r = await withHeartbeat(new Date(Date.now() - 3_600_000).toISOString());
+    const checks = rows(r.stdout);
+    const clock = checks.get('clock')!;
+    expect(clock.status).toBe('fail');
+    expect(clock.measured).toMatch(/^backend behind by (59m59s|1h00m) \(heartbeat timestamp/);
+    expect(clock.hint).toContain('sync both clocks');
+    const other = checks.get('ws.other')!;
+    expect(other.status).toBe('warn');
+    expect(other.measured).toBe('no feature claims vwap_bar ×1 · known extras: quote_tick');
+    // 1.5 s is shorter than two 10 s intervals: no type can be judged missing yet.
+    expect(checks.get('ws.type.account_balance')!.status).toBe('warn');
+    expect(checks.get('ws.type.account_balance')!.hint).toContain('raise --timeout');
+    expect(r.code).toBe(1);
+  });
+
+  it('a timestamp that is no clock reading (epoch 0) is called that, not decades of skew', async () => {
+    const r = await withHeartbeat('1970-01-01T00:00:00Z');
+    const clock = rows(r.stdout).get('clock')!;
+    expect(clock.status).toBe('fail');
+    expect(clock.measured).toMatch(/^heartbeat timestamp reads 19\d\d-\d\d-\d\dT[\d:.]+Z, [\d,]+ days behind this clock: not a clock reading, no skew measured$/);
+    expect(clock.hint).toContain('fix the sender');
+    expect(clock.hint).not.toContain('sync both clocks');
   });
 });
 

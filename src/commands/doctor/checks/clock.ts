@@ -5,6 +5,8 @@ import type { WsObservation } from './ws.js';
 /** Past this, staleness and interval numbers are visibly bent; past FAIL they are meaningless. */
 const WARN_MS = 1_000;
 const FAIL_MS = 5_000;
+/** Past this, the timestamp is not a clock reading at all (0, seconds read as ms, a bar's date). */
+const ABSURD_MS = 24 * 3_600_000;
 
 const ID = 'clock';
 const TITLE = 'clock skew';
@@ -22,6 +24,12 @@ export function checkClock(ws: WsObservation | null, speed: number): Check {
   if (skew === null) return check('clock', ID, TITLE, 'skip', 'no backend timestamps seen (no heartbeat or timestamped payload)');
   const source = hb !== null ? 'heartbeat timestamp' : 'payload timestamps';
   const abs = Math.abs(skew);
+  if (abs > ABSURD_MS) {
+    const read = new Date(Date.now() + skew);
+    const when = Number.isNaN(read.getTime()) ? 'out of range' : read.toISOString();
+    return check('clock', ID, TITLE, 'fail', `${source} reads ${when}, ${Math.round(abs / 86_400_000).toLocaleString('en-US')} days ${skew >= 0 ? 'ahead of' : 'behind'} this clock: not a clock reading, no skew measured`,
+      "PROTOCOL.md section 3: a heartbeat's timestamp is the backend's current UTC time (ISO 8601, or ms since the epoch); fix the sender, not the clock");
+  }
   const measured = `backend ${skew >= 0 ? 'ahead' : 'behind'} by ${formatDuration(abs)} (${source}, ${ws!.clock.samples} sample${ws!.clock.samples === 1 ? '' : 's'}, network delay included)`;
   if (abs <= WARN_MS) return check('clock', ID, TITLE, 'pass', measured);
   const hint = 'sync both clocks (chrony, systemd-timesyncd, NTP): the skew shifts every staleness number and the timestamps parity matches on';
