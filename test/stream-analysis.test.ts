@@ -180,6 +180,21 @@ describe('FeatureMatcher', () => {
     expect(noise.volatileFields()).toEqual([{ field: 'request_id', restRate: 1, wsRate: 1, counted: false }]);
   });
 
+  it('key values that are objects are keys by their JSON: apart, and matched to REST by it', () => {
+    const m = new FeatureMatcher(feature('global_market'), opts);
+    const st = (id: { x: number }) => ({ market_id: id, country: 'USA', status: id.x === 1 ? 'OPEN' : 'CLOSED', seconds_to_next_event: 1 });
+    for (let i = 0; i < 50; i++) {
+      for (const x of [1, 2]) {
+        const d = st({ x });
+        m.addToLeaf(m.wsLeaf(d)!, d, 1_000 + i);
+      }
+    }
+    expect(m.hasKey('{"x":1}')).toBe(true);
+    expect(m.hasKey('{"x":2}')).toBe(true);
+    m.addRest([st({ x: 1 }), st({ x: 2 })], 1_100, 1_105);
+    expect(decideAll(m, 1_300)).toMatchObject([{ kind: 'agree', key: '{"x":1}' }, { kind: 'agree', key: '{"x":2}' }]);
+  });
+
   it('event cadence: a REST change must reach WS within the staleness limit', () => {
     const f = feature('global_market', { cadence: 'on-change' });
     const m = new FeatureMatcher(f, opts);

@@ -101,17 +101,22 @@ export function compareFlat(rest: Flat, ws: Flat, tolerance: number, ignored: (p
   return { diffs, restOnly, wsOnly };
 }
 
+/** One key field's value as text: an object or array as its JSON, never "[object Object]". */
+function keyPart(v: unknown): string {
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
 /** The key of an item by the given fields, or null when one is missing. */
 export function keyOf(item: Record<string, unknown>, fields: string[]): string | null {
   if (fields.length === 1) {
     const v = item[fields[0]!];
-    return v === undefined || v === null ? null : String(v);
+    return v === undefined || v === null ? null : keyPart(v);
   }
   let key = '';
   for (let i = 0; i < fields.length; i++) {
     const v = item[fields[i]!];
     if (v === undefined || v === null) return null;
-    key += i === 0 ? String(v) : ` ${String(v)}`;
+    key += i === 0 ? keyPart(v) : ` ${keyPart(v)}`;
   }
   return key;
 }
@@ -297,12 +302,15 @@ export class FeatureMatcher {
     for (let i = 0; i < last; i++) {
       const v = data[f[i]!];
       if (v === undefined || v === null) return null;
+      // A fresh object every message: indexed by identity it would add an entry each time.
+      if (typeof v === 'object') return this.slowLeaf(data);
       let next = node.map.get(v) as FastNode | undefined;
       if (!next) { next = fastNode(); node.map.set(v, next); }
       node = next;
     }
     const v = data[f[last]!];
     if (v === undefined || v === null) return null;
+    if (typeof v === 'object') return this.slowLeaf(data);
     const hit = node.lastLeaf;
     if (hit !== null && node.lastValue === v && !hit.dead) return hit;
     let leaf = node.map.get(v) as KeyLeaf | undefined;
@@ -315,6 +323,11 @@ export class FeatureMatcher {
     node.lastValue = v;
     node.lastLeaf = leaf;
     return leaf;
+  }
+
+  /** By the joined key string, outside the hot-path index (key values that are objects). */
+  private slowLeaf(data: Record<string, unknown>): KeyLeaf {
+    return this.leaf(keyOf(data, this.wsKeyFields)!);
   }
 
   private leaf(key: string): KeyLeaf {
