@@ -15,6 +15,7 @@ import { WsClient, type WsMessage } from '../src/stream/ws-client.js';
 interface ReceiverLike {
   write(chunk: Buffer): boolean;
   destroyed: boolean;
+  errored: Error | null;
   on(event: string, fn: (...args: never[]) => void): void;
 }
 const Receiver = (wsModule as unknown as { Receiver: new (o: object) => ReceiverLike }).Receiver;
@@ -42,8 +43,8 @@ function frame(opcode: number, payload: Buffer | string, o: { fin?: boolean; mas
 const text = (s: string | Buffer, o?: { fin?: boolean; mask?: boolean; rsv1?: boolean }) => frame(1, s, o);
 
 /** A ws receiver with the reader in front, fed `chunks`; what it hands out, in order. */
-async function feed(chunks: Buffer[], maxPayload = 0): Promise<{ events: string[]; fast: number }> {
-  const receiver = new Receiver({ isServer: false, skipUTF8Validation: true, allowSynchronousEvents: true, maxPayload });
+async function feed(chunks: Buffer[], maxPayload = 0, maxBufferedChunks = 0, withReader = true): Promise<{ events: string[]; fast: number }> {
+  const receiver = new Receiver({ isServer: false, skipUTF8Validation: true, allowSynchronousEvents: true, maxPayload, maxBufferedChunks });
   const events: string[] = [];
   receiver.on('message', (d: Buffer, binary: boolean) => events.push(binary ? `binary:${d.toString('hex')}` : `text:${d.toString()}`));
   receiver.on('ping', (d: Buffer) => events.push(`ping:${d.toString()}`));
@@ -51,13 +52,19 @@ async function feed(chunks: Buffer[], maxPayload = 0): Promise<{ events: string[
   receiver.on('conclude', (code: number) => events.push(`close:${code}`));
   receiver.on('error', (e: Error & { code?: string }) => events.push(`error:${e.code}`));
   let fast = 0;
-  const attached = attachTextFrameReader({ _receiver: receiver } as unknown as WebSocket, (buf, s, e) => {
+  const attached = withReader && attachTextFrameReader({ _receiver: receiver } as unknown as WebSocket, (buf, s, e) => {
     fast += 1;
     events.push(`text:${buf.toString('utf8', s, e)}`);
   });
-  expect(attached).toBe(true);
-  for (const c of chunks) receiver.write(c);
-  // ws emits a protocol error on the next tick (the receiver is destroyed at once).
+  expect(attached).toBe(withReader);
+  for (const c of chunks) {
+    // As ws's socket handler: nothing more once the receiver has concluded or failed.
+    if (events.some((e) => e.startsWith('close:')) || receiver.errored) break;
+    receiver.write(c);
+    // Reads come apart in time: whatever ws defers lands between them.
+    await new Promise((r) => setImmediate(r));
+  }
+  // ws emits a protocol error on the next tick (the receiver is marked errored at once).
   await new Promise((r) => setImmediate(r));
   return { events, fast };
 }
@@ -99,10 +106,11 @@ const mixed = Buffer.concat([
   text(badUtf8),
   frame(10, 'q'),
   text('{"type":"last"}'),
+  frame(2, Buffer.from([4, 5])), // ws's again, after a fast frame that may be split
 ]);
 const mixedEvents = [
   'text:{"type":"a"}', `text:${mid}`, 'binary:010203', 'ping:p1', 'ping:p2', 'text:frag-mented', 'text:',
-  `text:${badUtf8.toString()}`, 'pong:q', 'text:{"type":"last"}',
+  `text:${badUtf8.toString()}`, 'pong:q', 'text:{"type":"last"}', 'binary:0405',
 ];
 /** Whole text frames outside the fragmented message: the ones the fast path takes. */
 const mixedFast = 5;
@@ -139,11 +147,61 @@ describe('TextFrameReader in front of ws', () => {
     const huge = 'h'.repeat(300 * 1024);
     const stream = Buffer.concat([text(huge), text('{"type":"after"}')]);
     const split = await feed(cut(stream, [1 << 16, 2 << 16, 3 << 16, 4 << 16]));
+    // Handed to ws: only the frame after it is the reader's.
     expect(split.events).toEqual([`text:${huge}`, 'text:{"type":"after"}']);
     expect(split.fast).toBe(1);
     // In one read it is a whole frame like any other.
     expect((await feed([stream])).fast).toBe(2);
   });
+
+  it('puts a large text frame that comes in small reads together itself, within the chunk limit of ws', async () => {
+    const big = JSON.stringify({ type: 'big', data: 'y'.repeat(200_000) });
+    const stream = Buffer.concat([text(big), text('{"type":"after"}')]);
+    const pieces = (size: number, of: Buffer) => Array.from({ length: Math.ceil(of.length / size) }, (_, i) => of.subarray(i * size, (i + 1) * size));
+    expect(await feed(pieces(100, stream))).toEqual({ events: [`text:${big}`, 'text:{"type":"after"}'], fast: 2 });
+    // A frame in more reads than ws would buffer fails as it does without the reader.
+    const mid = text('z'.repeat(2_000));
+    expect((await feed(pieces(1, mid), 0, 100)).events).toEqual(['error:WS_ERR_TOO_MANY_BUFFERED_PARTS']);
+  });
+
+  it('stays out of the way of a ws client that checks UTF-8 or defers its events', () => {
+    for (const o of [{ skipUTF8Validation: false, allowSynchronousEvents: true }, { skipUTF8Validation: true, allowSynchronousEvents: false }]) {
+      const receiver = new Receiver({ isServer: false, ...o });
+      expect(attachTextFrameReader({ _receiver: receiver } as unknown as WebSocket, () => {}), JSON.stringify(o)).toBe(false);
+    }
+  });
+
+  it('hands out exactly what ws alone does, for random streams of every frame kind split at random', async () => {
+    const rand = rng(2026);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const body = (n: number) => Buffer.alloc(n, 0x78);
+    const sizes = [0, 1, 5, 125, 126, 200, 65_535, 65_536, 70_000];
+    for (let round = 0; round < 150; round++) {
+      const parts: Buffer[] = [];
+      let fragmented = false;
+      for (let i = 1 + Math.floor(rand() * 10); i > 0; i--) {
+        const k = rand();
+        if (k < 0.45) parts.push(text(body(pick(sizes))));
+        else if (k < 0.52) parts.push(frame(2, body(pick(sizes))));
+        else if (k < 0.62) parts.push(frame(pick([9, 10]), body(Math.floor(rand() * 10))));
+        else if (k < 0.72) { parts.push(frame(fragmented ? 0 : 1, body(pick(sizes) % 300), { fin: false })); fragmented = true; }
+        else if (k < 0.8) { if (fragmented) parts.push(frame(0, body(3))); fragmented = false; }
+        else if (k < 0.83) parts.push(frame(8, Buffer.from([0x03, 0xe8])));
+        else if (k < 0.86) parts.push(text(body(3), { mask: true }));
+        else if (k < 0.88) parts.push(text(body(3), { rsv1: true }));
+        else if (k < 0.9) parts.push(frame(3, body(3)));
+        else parts.push(text(body(pick(sizes))));
+      }
+      const stream = Buffer.concat(parts);
+      const small = rand() < 0.3;
+      const cuts = Array.from({ length: small ? Math.min(400, stream.length) : 1 + Math.floor(rand() * 20) }, () => 1 + Math.floor(rand() * (stream.length - 1)));
+      const chunks = cut(stream, cuts);
+      const maxPayload = rand() < 0.2 ? pick([100, 1_000, 70_000]) : 0;
+      const alone = await feed(chunks, maxPayload, 0, false);
+      const withReader = await feed(chunks, maxPayload);
+      expect(withReader.events, `round ${round}`).toEqual(alone.events);
+    }
+  }, 60_000);
 
   it('reads nothing after a close frame', async () => {
     const stream = Buffer.concat([text('{"type":"a"}'), frame(8, Buffer.from([0x03, 0xe8])), text('{"type":"b"}')]);

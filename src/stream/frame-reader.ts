@@ -17,14 +17,18 @@ import type WebSocket from 'ws';
  * client: the frame path costs well under half of ws's per message.
  */
 
-/** A text frame split across socket reads is put together here up to this size; a larger one goes to ws. */
+/** A text frame split across socket reads is put together here up to this size (header included); a larger one goes to ws. */
 const MAX_CARRY = 256 * 1024;
 
 export type TextSink = (buf: Buffer, start: number, end: number) => void;
 
 export class TextFrameReader {
-  /** The start of a fast frame (or of a header) that the next chunk completes. */
+  /** The first bytes of a frame header that the next chunk completes (fewer than 14). */
   private carry: Buffer | null = null;
+  /** A fast frame arriving over several reads, put together here: each byte is copied once. */
+  private asm: Buffer | null = null;
+  private asmFilled = 0;
+  private asmHeader = 0;
   /** Bytes of a frame being handed to ws that are still to come. */
   private passing = 0;
   /** After a close frame or anything ws will fail on: every byte goes to ws from now on. */
@@ -37,8 +41,15 @@ export class TextFrameReader {
    * `pass` writes bytes to ws's receiver and returns its backpressure answer (false: pause
    * the socket), or null once the receiver has failed (nothing more is read).
    */
-  constructor(private readonly pass: (bytes: Buffer) => boolean | null, private readonly onText: TextSink, maxPayload = 0) {
+  private readonly carryLimit: number;
+
+  /**
+   * `maxChunks`: ws's maxBufferedChunks. A frame we put together never reaches ws, so it is
+   * kept below the size that could arrive in more reads than ws would have buffered.
+   */
+  constructor(private readonly pass: (bytes: Buffer) => boolean | null, private readonly onText: TextSink, maxPayload = 0, maxChunks = 0) {
     this.maxPayload = maxPayload > 0 ? maxPayload : Number.MAX_SAFE_INTEGER;
+    this.carryLimit = maxChunks > 0 ? Math.min(MAX_CARRY, maxChunks) : MAX_CARRY;
   }
 
   /** One chunk off the socket; returns false when the socket should pause (as ws's receiver would). */
@@ -56,24 +67,27 @@ export class TextFrameReader {
       if (off === chunk.length) return ok;
     }
     if (this.carry !== null) {
+      // A header split across reads: at most 13 bytes, completed from this chunk's first 14.
       const carry = this.carry;
       this.carry = null;
-      // Finish the carried frame with as few bytes of this chunk as it needs: copying the
-      // whole chunk onto it (most reads end inside a frame) cost more than the reading.
       const head = Buffer.concat([carry, chunk.subarray(off, off + 14)]);
       const h = this.header(head, 0);
-      const end = h + this.len;
-      if (h === 0 || !this.isFast(head[0]!, head[1]!) || end > MAX_CARRY) {
-        // Rare: a header split across reads that is not a fast frame's, or a tiny read.
+      if (h === 0 || !this.isFast(head[0]!, head[1]!) || h + this.len > this.carryLimit) {
+        // Not a frame we put together (or a read too small to finish the header): the
+        // general loop over the two joined, which copies this chunk once.
         return this.frames(Buffer.concat([carry, off === 0 ? chunk : chunk.subarray(off)]), 0) && ok;
       }
-      const take = end - carry.length;
-      if (take > chunk.length - off) {
-        this.carry = Buffer.concat([carry, off === 0 ? chunk : chunk.subarray(off)]);
-        return ok;
-      }
-      this.onText(take <= 14 ? head : Buffer.concat([carry, chunk.subarray(off, off + take)]), h, end);
-      off += take;
+      this.assemble(carry, 0, carry.length, h);
+    }
+    if (this.asm !== null) {
+      const asm = this.asm;
+      const k = Math.min(asm.length - this.asmFilled, chunk.length - off);
+      chunk.copy(asm, this.asmFilled, off, off + k);
+      this.asmFilled += k;
+      off += k;
+      if (this.asmFilled < asm.length) return ok;
+      this.asm = null;
+      this.onText(asm, this.asmHeader, asm.length);
     }
     return this.frames(chunk, off) && ok;
   }
@@ -108,7 +122,16 @@ export class TextFrameReader {
   private fail(): boolean {
     this.passAll = true;
     this.carry = null;
+    this.asm = null;
     return false;
+  }
+
+  /** Start putting together the fast frame whose first bytes are buf[from..to), header h bytes. */
+  private assemble(buf: Buffer, from: number, to: number, h: number): void {
+    this.asm = Buffer.allocUnsafe(h + this.len);
+    buf.copy(this.asm, 0, from, to);
+    this.asmFilled = to - from;
+    this.asmHeader = h;
   }
 
   private frames(buf: Buffer, off: number): boolean {
@@ -124,19 +147,25 @@ export class TextFrameReader {
       const len = this.len;
       const end = off + h + len;
       if (this.isFast(b0, b1)) {
-        if (end > n) {
-          if (len + h <= MAX_CARRY) break;
-          // Too large to carry: ws puts it together (and hands it over as a message).
-          if (passFrom < 0) passFrom = off;
-          this.passing = end - n;
-          off = n;
-          break;
-        }
+        // ws gets its frames before this one, whole or split, so they stay in order and
+        // ws never holds a piece of a frame that is ours.
         if (passFrom >= 0) {
           const r = this.pass(buf.subarray(passFrom, off));
           if (r === null) return this.fail();
           ok = r && ok;
           passFrom = -1;
+        }
+        if (end > n) {
+          if (len + h <= this.carryLimit) {
+            this.assemble(buf, off, n, h);
+            off = n;
+            break;
+          }
+          // Too large to put together: ws does (and hands it over as a message).
+          passFrom = off;
+          this.passing = end - n;
+          off = n;
+          break;
         }
         this.onText(buf, off + h, end);
         off = end;
@@ -168,7 +197,8 @@ export class TextFrameReader {
       if (r === null) return this.fail();
       ok = r && ok;
     }
-    if (off < n) this.carry = buf.subarray(off);
+    // What is left is the start of a header (a fast frame's start went to `assemble`).
+    if (off < n) this.carry = Buffer.from(buf.subarray(off));
     return ok;
   }
 }
@@ -179,13 +209,17 @@ interface ReceiverInternals {
   /** Set as soon as a write fails (the stream is destroyed, and says so, a tick later). */
   errored: Error | null;
   _maxPayload?: number;
+  _maxBufferedChunks?: number;
+  _skipUTF8Validation?: boolean;
+  _allowSynchronousEvents?: boolean;
 }
 
 /**
  * Put a TextFrameReader in front of an open ws client's receiver: ws's socket handler
- * then feeds the reader, which hands ws what is not a fast text frame. Returns false (and
- * changes nothing) when this ws does not look as expected; everything then goes through
- * ws's 'message' event as usual.
+ * then feeds the reader, which hands ws what is not a fast text frame. The ws client must
+ * be made with `skipUTF8Validation: true` (the sink checks UTF-8) and
+ * `allowSynchronousEvents: true`. Returns false (and changes nothing) when this ws does
+ * not look like that; everything then goes through ws's 'message' event as usual.
  *
  * Call it from the 'open' listener: ws has set up its receiver, and the first data
  * (even bytes that came with the handshake response) has not been read yet.
@@ -193,6 +227,9 @@ interface ReceiverInternals {
 export function attachTextFrameReader(ws: WebSocket, onText: TextSink): boolean {
   const receiver = (ws as unknown as { _receiver?: ReceiverInternals })._receiver;
   if (!receiver || typeof receiver.write !== 'function' || Object.prototype.hasOwnProperty.call(receiver, 'write')) return false;
+  // The reader does not check UTF-8 (its caller must), and ws's own frames must come out
+  // as they go in, not a tick later, or they would fall behind the fast ones.
+  if (receiver._skipUTF8Validation !== true || receiver._allowSynchronousEvents !== true) return false;
   const write = receiver.write.bind(receiver);
   const pass = (bytes: Buffer): boolean | null => {
     if (receiver.destroyed || receiver.errored) return null;
@@ -200,7 +237,7 @@ export function attachTextFrameReader(ws: WebSocket, onText: TextSink): boolean 
     // After a protocol error ws reads nothing more, and neither do we.
     return receiver.destroyed || receiver.errored ? null : ok;
   };
-  const reader = new TextFrameReader(pass, onText, receiver._maxPayload ?? 0);
+  const reader = new TextFrameReader(pass, onText, receiver._maxPayload ?? 0, receiver._maxBufferedChunks ?? 0);
   receiver.write = (chunk: Buffer) => reader.write(chunk);
   return true;
 }
