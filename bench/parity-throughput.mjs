@@ -78,25 +78,34 @@ async function server() {
   process.send({ port: wss.address().port });
 }
 
-async function bare(url) {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  ws.on('error', (e) => { throw e; });
+/**
+ * The bare clients' work per message: JSON.parse, counted from the first message to
+ * bench_done; resolves with the count, wall time and CPU time.
+ */
+function counting(ws, resolve) {
   let n = 0;
   let t0 = 0;
   let c0 = null;
+  return (text) => {
+    const m = JSON.parse(text);
+    if (n === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
+    if (m.type === 'bench_done') {
+      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      ws.terminate();
+      resolve({ n, ms, cpuMs: (cpu.user + cpu.system) / 1000 });
+      return;
+    }
+    n++;
+  };
+}
+
+async function bare(url) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  ws.on('error', (e) => { throw e; });
   return new Promise((resolve) => {
-    ws.on('message', (data) => {
-      const m = JSON.parse(String(data));
-      if (n === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
-      if (m.type === 'bench_done') {
-        const ms = performance.now() - t0;
-        const cpu = process.cpuUsage(c0);
-        ws.terminate();
-        resolve({ n, ms, cpuMs: (cpu.user + cpu.system) / 1000 });
-        return;
-      }
-      n++;
-    });
+    const onText = counting(ws, resolve);
+    ws.on('message', (data) => onText(String(data)));
   });
 }
 
@@ -105,22 +114,9 @@ async function reader(url, dist) {
   const { attachTextFrameReader } = await import(join(dist, 'stream/frame-reader.js'));
   const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, allowSynchronousEvents: true });
   ws.on('error', (e) => { throw e; });
-  let n = 0;
-  let t0 = 0;
-  let c0 = null;
   return new Promise((resolve) => {
-    ws.on('open', () => attachTextFrameReader(ws, (buf, start, end) => {
-      const m = JSON.parse(buf.toString('utf8', start, end));
-      if (n === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
-      if (m.type === 'bench_done') {
-        const ms = performance.now() - t0;
-        const cpu = process.cpuUsage(c0);
-        ws.terminate();
-        resolve({ n, ms, cpuMs: (cpu.user + cpu.system) / 1000 });
-        return;
-      }
-      n++;
-    }));
+    const onText = counting(ws, resolve);
+    ws.on('open', () => attachTextFrameReader(ws, (buf, start, end) => onText(buf.toString('utf8', start, end))));
   });
 }
 

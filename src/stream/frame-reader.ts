@@ -37,13 +37,11 @@ export class TextFrameReader {
   private fragmented = false;
   private readonly maxPayload: number;
 
-  /**
-   * `pass` writes bytes to ws's receiver and returns its backpressure answer (false: pause
-   * the socket), or null once the receiver has failed (nothing more is read).
-   */
   private readonly carryLimit: number;
 
   /**
+   * `pass` writes bytes to ws's receiver and returns its backpressure answer (false: pause
+   * the socket), or null once the receiver has failed (nothing more is read).
    * `maxChunks`: ws's maxBufferedChunks. A frame we put together never reaches ws, so it is
    * kept below the size that could arrive in more reads than ws would have buffered.
    */

@@ -37,8 +37,6 @@ export interface WsClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** How many bad frames to keep as samples. */
   keepBadFrames?: number;
-  /** Read whole text frames before ws's receiver does (frame-reader.ts); default true. */
-  fastFrames?: boolean;
 }
 
 export interface WsMessage {
@@ -177,7 +175,6 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       reconnect: options.reconnect ?? true,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       keepBadFrames: options.keepBadFrames ?? 5,
-      fastFrames: options.fastFrames ?? true,
     };
     this.s = {
       state: 'idle',
@@ -288,7 +285,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     ws.on('open', () => {
       opened = true;
       // Whole text frames skip ws's receiver (see frame-reader.ts); the rest still takes it.
-      if (this.opts.fastFrames) attachTextFrameReader(ws, this.onText);
+      attachTextFrameReader(ws, this.onText);
       const at = Date.now();
       const handshakeMs = at - this.attemptStartedAt;
       this.s.connects += 1;
@@ -356,13 +353,11 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   private readAt = 0;
   private readonly endRead = (): void => { this.readAt = 0; };
 
-  /** A message through ws's own receiver: binary, fragmented, or when the fast path is off. */
+  /** A message through ws's own receiver: binary, fragmented, or when the fast path could not attach. */
   private onFrame(raw: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
     if (isBinary) {
-      const at = this.readTime();
-      this.s.lastFrameAt = at;
-      this.s.bytes += buf.length;
+      const at = this.arrived(buf.length);
       this.s.badFrames.binary += 1;
       this.bad({ kind: 'binary', at, sample: buf.subarray(0, 32).toString('hex') });
       return;
@@ -370,21 +365,22 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.onText(buf, 0, buf.length);
   }
 
-  private readTime(): number {
+  /** Counts a frame of this many bytes; returns its arrival time. */
+  private arrived(bytes: number): number {
     let at = this.readAt;
     if (at === 0) {
       at = this.readAt = Date.now();
       queueMicrotask(this.endRead);
     }
+    this.s.lastFrameAt = at;
+    this.s.bytes += bytes;
     return at;
   }
 
   /** One text message, as bytes start..end of buf (the fast path hands the socket's chunk itself). */
   private readonly onText = (buf: Buffer, start: number, end: number): void => {
-    const at = this.readTime();
-    this.s.lastFrameAt = at;
     const bytes = end - start;
-    this.s.bytes += bytes;
+    const at = this.arrived(bytes);
     const text = buf.toString('utf8', start, end);
     // Decoding replaces every ill-formed sequence with U+FFFD, so a text without one came
     // from valid UTF-8; only a text with one (rare: it may be a real U+FFFD) is validated.
