@@ -76,7 +76,7 @@ async function listen(server: Server | WebSocketServer): Promise<number> {
 describe('doctor against a healthy backend', () => {
   it('passes every check and exits 0 (clock skipped: rehearsal timestamps run 20x)', async () => {
     const r = await doctor([]);
-    expect(r.stderr).toMatch(/17 passed · 0 failed · 1 skipped/);
+    expect(r.stderr).toMatch(/18 passed · 0 failed · 1 skipped/);
     expect(r.code).toBe(0);
     const checks = rows(r.stdout);
     const ids = [...checks.keys()];
@@ -84,7 +84,7 @@ describe('doctor against a healthy backend', () => {
       'config', 'redis.reachable', 'redis.layout', 'redis.env',
       'rest.account_balance', 'rest.positions', 'rest.intraday', 'rest.global_market',
       'ws.handshake', 'ws.type.account_balance', 'ws.type.positions', 'ws.type.intraday', 'ws.type.global_market',
-      'ws.other', 'ws.heartbeat', 'ws.ping', 'flags.backend', 'clock',
+      'ws.errors', 'ws.other', 'ws.heartbeat', 'ws.ping', 'flags.backend', 'clock',
     ]);
     for (const c of checks.values()) expect(c.status, `${c.id}: ${c.measured}`).toBe(c.id === 'clock' ? 'skip' : 'pass');
     expect(checks.get('config')!.measured).toContain('built-in defaults');
@@ -102,7 +102,7 @@ describe('doctor against a healthy backend', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ schemaVersion: 1, kind: 'doctor', ok: true, speed: SPEED, timeoutMs: 5_000, summary: { fail: 0 } });
-    expect(doc.checks).toHaveLength(18);
+    expect(doc.checks).toHaveLength(19);
     expect(doc.checks[0]).toEqual(expect.objectContaining({ id: 'config', section: 'config', status: 'pass', hint: null }));
     expect(JSON.stringify(doc)).not.toContain(TOKEN);
   });

@@ -53,7 +53,10 @@ Examples:
     const { runParity } = await import('./run.js');
     const { printParity, LiveView } = await import('./render.js');
     const live = LiveView.forOutput(ctx.out);
-    const report = await runParity(ctx, features, ctx.opts as unknown as ParityOptions, { onTick: live ? (s) => live.draw(s) : undefined });
+    const report = await runParity(ctx, features, ctx.opts as unknown as ParityOptions, {
+      onTick: live ? (s) => live.draw(s) : undefined,
+      note: (text) => { live?.clear(); ctx.io.stderr.write(`${text}\n`); },
+    });
     live?.clear();
     return printParity(ctx.out, report);
   }));
