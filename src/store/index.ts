@@ -31,6 +31,7 @@ export function inProcessStore(url: string): FlagStore {
     pushVerify: (f, r) => store.pushVerify(f, r),
     verifyReports: (f, n) => store.verifyReports(f, n),
     ping: () => store.ping(),
+    health: () => store.health(),
     close: async () => {},
   };
   return handle;

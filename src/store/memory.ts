@@ -75,6 +75,10 @@ export class MemoryFlagStore implements FlagStore {
     return 0;
   }
 
+  async health(): Promise<null> {
+    return null;
+  }
+
   async close(): Promise<void> {
     this.events.removeAllListeners();
   }

@@ -48,4 +48,11 @@ function printWarnings(out: Output, r: StatusReport): void {
   if (r.unknownFlags.length) {
     out.io.stderr.write(`${prefix} the flags hash has fields that are not configured features: ${r.unknownFlags.join(', ')}\n`);
   }
+  const e = out.errStyle;
+  for (const h of r.storeHealth ?? []) {
+    if (h.status === 'ok') continue;
+    const head = h.status === 'warn' ? `${prefix} flag store` : e.dim(`note: flag store ${h.id}`);
+    out.io.stderr.write(`${head}: ${h.summary}\n`);
+    if (h.hint) out.io.stderr.write(`${e.dim('hint:')} ${h.hint}\n`);
+  }
 }
