@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
+import { startRunMetrics } from '../../metrics/index.js';
 import { createEngine } from '../../stream/engine.js';
 import type { ConnectionSnapshot, EngineSnapshot, FeatureStats, Finding, SessionSnapshot, StreamEvent } from '../../stream/types.js';
 import type { CommandContext } from '../context.js';
@@ -80,6 +81,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
   const speed = o.speed ?? 1;
   const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter });
+  const metrics = await startRunMetrics(o, io, { command: 'parity', config, features, snapshot: () => engine.snapshot() });
 
   let events: WriteStream | null = null;
   let eventsPath: string | null = null;
@@ -94,6 +96,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     try {
       await opened;
     } catch (err) {
+      await metrics?.close();
       throw new UsageError(`cannot write events to ${eventsPath}: ${(err as Error).message}`, 'check the path given with --events');
     }
     engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
@@ -107,6 +110,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   if (contact && !contact.ws && !contact.rest) {
     await engine.stop();
     await closeStream(events);
+    await metrics?.close();
     throw new ConnectionError(
       `cannot reach the backend: WebSocket ${redactUrl(config.backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(config.backend.url)}: ${contact.restError ?? 'failed'}`,
       'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
@@ -137,6 +141,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   await engine.stop();
   await closeStream(events);
   const snap = engine.snapshot();
+  await metrics?.finish(snap, io.interrupted);
   const findings = snap.overall.findings;
   // Agreement needs evidence: a feature none of whose REST polls could be compared with WS
   // (a run shorter than its interval, say) has not agreed; it is "too little to judge".

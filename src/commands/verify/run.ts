@@ -6,6 +6,7 @@ import { findFeature } from '../../config/load.js';
 import type { FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { formatDuration } from '../../output/format.js';
+import { startRunMetrics, type MetricsFlags } from '../../metrics/index.js';
 import { openStore } from '../../store/index.js';
 import { storeKeys } from '../../store/keys.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
@@ -13,7 +14,7 @@ import { createEngine, WsClient, type Engine, type EngineSnapshot, type SessionS
 import { CHECKS, combine, judgeFeature, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
 import { writeRecords, type RecordOutcome } from './record.js';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends MetricsFlags {
   /** Feature names; empty: every feature that is on (with --shadow: every feature). */
   features: string[];
   sessions: number;
@@ -230,6 +231,7 @@ async function observe(
     ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
     sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
   });
+  const metrics = await startRunMetrics(opts, io, { command: 'verify', config, features, snapshot: () => engine.snapshot() });
   const scoped = config.backend.token ? features.filter((f) => f.accountScoped) : [];
   const probe = scoped.length ? new ScopingProbe(config.backend.wsUrl, scoped, config.backend.timeoutMs, opts.speed) : null;
 
@@ -254,7 +256,7 @@ async function observe(
   probe?.start();
   const contact = await engine.start();
   if (!contact.ws || !contact.rest) {
-    await Promise.all([engine.stop(), probe?.stop()]);
+    await Promise.all([engine.stop(), probe?.stop(), metrics?.close()]);
     const what = !contact.ws ? `the WebSocket at ${engine.snapshot().connection.url}: ${contact.wsError ?? 'no answer'}` : `the REST API at ${config.backend.url}: ${contact.restError ?? 'no answer'}`;
     throw new ConnectionError(`cannot connect to ${what}`, 'is the backend running? set --url / --ws-url (or THOR_CUTOVER_URL), and --token if it needs one');
   }
@@ -266,6 +268,7 @@ async function observe(
   const stopReason = await waitForSessions(engine, opts, io.interrupted, hooks, () => open, { ms: silentMs, country: ctx.config.market.country });
   await Promise.all([engine.stop(), probe?.stop()]);
   const snapshot = engine.snapshot();
+  await metrics?.finish(snapshot, io.interrupted);
   return buildReport({ config: ctx.config, opts, features, flags, actor, startedAt, stopReason, snapshot, beforeOpen, probe, mode });
 }
 
