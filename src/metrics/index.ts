@@ -44,7 +44,7 @@ export interface RunMetrics {
 
 /** Start the metrics server when --metrics was given (prom-client is loaded only then); says where on stderr. */
 export async function startRunMetrics(
-  flags: MetricsFlags, io: IO, o: { command: 'parity' | 'verify'; config: Config; features: FeatureConfig[]; snapshot: () => EngineSnapshot },
+  flags: MetricsFlags, io: IO, o: { command: 'parity' | 'verify' | 'monitor'; config: Config; features: FeatureConfig[]; snapshot: () => EngineSnapshot },
 ): Promise<RunMetrics | null> {
   if (!flags.metrics) return null;
   const { startMetrics } = await import('./server.js');

@@ -19,7 +19,7 @@ import type { EngineSnapshot } from '../stream/types.js';
 
 export interface MetricsOptions {
   listen: Listen;
-  command: 'parity' | 'verify';
+  command: 'parity' | 'verify' | 'monitor';
   config: Config;
   env: NodeJS.ProcessEnv;
   features: FeatureConfig[];

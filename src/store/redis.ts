@@ -310,6 +310,20 @@ export class RedisFlagStore implements FlagStore {
     });
   }
 
+  beat(info: object, ttlMs: number): Promise<void> {
+    return this.run(async () => {
+      await this.client.set(this.keys.monitor, JSON.stringify(info), 'PX', Math.max(1, Math.round(ttlMs)));
+    });
+  }
+
+  monitorBeat(): Promise<unknown> {
+    return this.run(async () => {
+      const raw = await this.client.get(this.keys.monitor);
+      if (raw === null) return null;
+      try { return JSON.parse(raw) as unknown; } catch { return null; }
+    });
+  }
+
   health(features: string[]): Promise<HealthFinding[]> {
     return this.run(async () => {
       // The flag keys share one slot, but which master holds it moves with resharding: a
@@ -357,7 +371,7 @@ export class RedisFlagStore implements FlagStore {
    */
   dropPrefix(features: string[]): Promise<void> {
     return this.run(async () => {
-      await this.client.del(this.keys.flags, this.keys.rev, this.keys.audit, ...features.map((f) => this.keys.verify(f)));
+      await this.client.del(this.keys.flags, this.keys.rev, this.keys.audit, this.keys.monitor, ...features.map((f) => this.keys.verify(f)));
     });
   }
 

@@ -17,6 +17,8 @@ export function printStatus(out: Output, r: StatusReport): void {
   const w = out.io.stdout;
   if (out.format === 'plain') {
     // One row per feature: name, WS|REST, source, actor, at, reason, verify verdict.
+    // The monitor line is not a feature row: on stderr, so the rows stay one kind.
+    out.io.stderr.write(`${monitorLine(out, r)}\n`);
     w.write(renderTable(out, [], r.features.map((f) => [
       f.name, f.enabled ? 'WS' : 'REST', f.source, printable(f.lastChange?.actor ?? '-'), f.lastChange?.at ?? '-',
       printable(f.lastChange?.reason || '-'), f.lastVerify?.verdict ?? '-',
@@ -39,7 +41,17 @@ export function printStatus(out: Output, r: StatusReport): void {
     });
     w.write(renderTable(out, ['state', 'feature', 'source', 'last change', 'last verify'], rows));
     if (r.next) w.write(`\nnext in the sequence: ${s.bold(r.next)}  ${s.dim(`(thor-cutover enable ${r.next} --reason "...")`)}\n`);
+    w.write(`\n${monitorLine(out, r)}\n`);
   }
+}
+
+function monitorLine(out: Output, r: StatusReport): string {
+  const s = out.style;
+  const m = r.monitor;
+  if (!m) return `monitor: ${s.dim('not running')}`;
+  const last = m.recorded.at(-1);
+  return `monitor: ${s.ok('running')} since ${formatTime(out, m.startedAt)} on ${printable(m.host)} (pid ${m.pid}) · ${m.features.join(', ')}${m.shadow ? ' (shadow)' : ''}`
+    + ` · ${m.recorded.length} session${m.recorded.length === 1 ? '' : 's'} recorded${last ? `, last ${printable(last.label)}: ${Object.entries(last.verdicts).map(([f, v]) => `${f} ${v}`).join(', ')}` : ''}`;
 }
 
 function printWarnings(out: Output, r: StatusReport): void {

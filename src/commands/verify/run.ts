@@ -318,7 +318,7 @@ function waitForSessions(
   });
 }
 
-interface BuildInput {
+export interface BuildInput {
   config: CommandContext['config'];
   opts: VerifyOptions;
   features: FeatureConfig[];
@@ -334,7 +334,7 @@ interface BuildInput {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function judgeSession(s: SessionSnapshot, b: BuildInput): SessionResult {
+export function judgeSession(s: SessionSnapshot, b: Pick<BuildInput, 'features' | 'beforeOpen' | 'probe'>): SessionResult {
   const results = b.features.map((f): FeatureSessionResult => {
     const stats = s.features.find((x) => x.name === f.name)!;
     const items = judgeFeature({
