@@ -24,7 +24,8 @@ export function renderGate(out: Output, r: GateReport): string {
   if (out.format === 'json') return jsonDocument('gate', r);
   if (out.format === 'plain') return renderTable(out, [], rows(out, r, false));
   const s = out.style;
-  let o = `${s.bold('gate')} ${r.feature}: ${word(out, r.verdict)} ${s.dim(`· last ${r.sessionsRequired} of ${r.sessionsRecorded} recorded session${r.sessionsRecorded === 1 ? '' : 's'}${r.since ? ` since enabled ${formatTime(out, r.since.at)} (rev ${r.since.rev})` : ''} · ${r.store}`)}\n`;
+  const recorded = `${r.sessionsRecorded} session${r.sessionsRecorded === 1 ? '' : 's'} recorded${r.since ? ` since enabled ${formatTime(out, r.since.at)} (rev ${r.since.rev})` : ''}`;
+  let o = `${s.bold('gate')} ${r.feature}: ${word(out, r.verdict)} ${s.dim(`· the last ${r.sessionsRequired} must pass · ${recorded} · ${r.store}`)}\n`;
   if (r.sessions.length) o += renderTable(out, ['session', 'verdict', 'closed', 'run', 'problems'], rows(out, r, true));
   o += `${r.reason}\n`;
   return o;
