@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
+import { startRunMetrics } from '../../metrics/index.js';
 import { createEngine } from '../../stream/engine.js';
 import { authFailureError, runUntil } from '../../stream/run-until.js';
 import { describeFlagChange, FlagFollower, type FlagChange } from '../../stream/flags.js';
@@ -89,6 +90,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
   const speed = o.speed ?? 1;
   const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter });
+  const metrics = await startRunMetrics(o, io, { command: 'parity', config, features, snapshot: () => engine.snapshot() });
 
   let events: WriteStream | null = null;
   let eventsPath: string | null = null;
@@ -103,6 +105,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     try {
       await opened;
     } catch (err) {
+      await metrics?.close();
       throw new UsageError(`cannot write events to ${eventsPath}: ${(err as Error).message}`, 'check the path given with --events');
     }
     engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
@@ -132,10 +135,12 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   const refused = engine.wsClient?.authFailed;
   if (refused) {
     await closeAll();
+    await metrics?.close();
     throw authFailureError(refused, config.backend, config.backend.wsUrl);
   }
   if (contact && !contact.ws && !contact.rest) {
     await closeAll();
+    await metrics?.close();
     throw new ConnectionError(
       `cannot reach the backend: WebSocket ${redactUrl(config.backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(config.backend.url)}: ${contact.restError ?? 'failed'}`,
       'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
@@ -150,10 +155,14 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     ...(hooks.onTick ? { onTick: hooks.onTick } : {}),
   });
   await closeAll();
-  if (outcome.end === 'auth') throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  if (outcome.end === 'auth') {
+    await metrics?.close();
+    throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  }
   const stoppedBy: ParityReport['stoppedBy'] = outcome.end === 'sessions' ? 'sessions' : outcome.end === 'duration' ? 'duration' : 'interrupted';
 
   const snap = engine.snapshot();
+  await metrics?.finish(snap, io.interrupted);
   const findings = snap.overall.findings;
   // Agreement needs evidence: a feature none of whose REST polls could be compared with WS
   // (a run shorter than its interval, say) has not agreed; it is "too little to judge".

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
 import { makeOutput } from '../../output/format.js';
 import { type Register, action, backendOptions, durationArg, intArg, positiveNumber } from '../register.js';
 
@@ -44,14 +45,17 @@ Examples:
   $ thor-cutover verify account_balance --sessions 2
   $ thor-cutover verify --sessions 2                      # every feature that is on
   $ thor-cutover verify --shadow --session-length 10m     # all features stream while flags are off
-  $ thor-cutover verify positions --junit verify.xml --json verify.json   # in CI`);
+  $ thor-cutover verify positions --junit verify.xml --json verify.json   # in CI
+  $ thor-cutover verify --sessions 2 --metrics 127.0.0.1:9464             # Prometheus scrapes /metrics`);
   backendOptions(cmd);
+  metricsOptions(cmd);
   cmd.action(action(io, setExit, async (ctx, features) => {
     const { runVerify } = await import('./run.js');
     const { printVerify, progressLine, progressWriter } = await import('./render.js');
     const o = ctx.opts as {
       sessions: number; sessionLength?: number; maxWait?: number; speed: number; shadow?: boolean; junit?: string;
       json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number; keepGoing?: boolean;
+      metrics?: MetricsFlags['metrics']; metricsHold?: number;
     };
     let jsonFile: string | undefined;
     // `--json positions` reads as the feature, not a file named "positions".
@@ -72,6 +76,8 @@ Examples:
       actor: o.actor,
       recordTimeoutMs: o.recordTimeout,
       keepGoing: Boolean(o.keepGoing),
+      metrics: o.metrics,
+      metricsHold: o.metricsHold,
     }, {
       started: (i) => ctx.io.stderr.write(
         `verify: watching ${i.features.join(', ')} on ${i.url} until ${i.sessions} complete ${i.mode === 'market' ? `${i.market} market session${i.sessions === 1 ? '' : 's'}` : `window${i.sessions === 1 ? '' : 's'}`} (Ctrl-C stops early)\n`,

@@ -6,6 +6,7 @@ import { findFeature } from '../../config/load.js';
 import type { FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { formatDuration } from '../../output/format.js';
+import { startRunMetrics, type MetricsFlags } from '../../metrics/index.js';
 import { openStore } from '../../store/index.js';
 import { storeKeys } from '../../store/keys.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
@@ -16,7 +17,7 @@ import type { FlagStore } from '../../store/types.js';
 import { CHECKS, combine, judgeFeature, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
 import { writeRecords, type RecordOutcome } from './record.js';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends MetricsFlags {
   /** Feature names; empty: every feature that is on (with --shadow: every feature). */
   features: string[];
   sessions: number;
@@ -246,6 +247,7 @@ async function observe(
     ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
     sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
   });
+  const metrics = await startRunMetrics(opts, io, { command: 'verify', config, features, snapshot: () => engine.snapshot() });
   const scoped = config.backend.token ? features.filter((f) => f.accountScoped) : [];
   const probe = scoped.length ? new ScopingProbe(config.backend.wsUrl, scoped, config.backend.timeoutMs, opts.speed) : null;
   const follower = new FlagFollower({
@@ -276,10 +278,12 @@ async function observe(
   const refused = engine.wsClient?.authFailed;
   if (refused) {
     await stopAll();
+    await metrics?.close();
     throw authFailureError(refused, config.backend, config.backend.wsUrl);
   }
   if (!contact.ws || !contact.rest) {
     await stopAll();
+    await metrics?.close();
     const what = !contact.ws ? `the WebSocket at ${engine.snapshot().connection.url}: ${contact.wsError ?? 'no answer'}` : `the REST API at ${config.backend.url}: ${contact.restError ?? 'no answer'}`;
     throw new ConnectionError(`cannot connect to ${what}`, 'is the backend running? set --url / --ws-url (or THOR_CUTOVER_URL), and --token if it needs one');
   }
@@ -333,12 +337,17 @@ async function observe(
   });
   clearTimeout(silent);
   await stopAll();
-  if (outcome.end === 'auth') throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  if (outcome.end === 'auth') {
+    await metrics?.close();
+    throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  }
   const stopReason: StopReason = outcome.end === 'decided' ? 'failed' : outcome.end === 'max-wait' ? 'max-wait' : outcome.end === 'interrupted' ? 'interrupted' : 'sessions';
-  return buildReport({ ...b, stopReason, snapshot: engine.snapshot() });
+  const snapshot = engine.snapshot();
+  await metrics?.finish(snapshot, io.interrupted);
+  return buildReport({ ...b, stopReason, snapshot });
 }
 
-interface BuildInput {
+export interface BuildInput {
   config: CommandContext['config'];
   opts: VerifyOptions;
   features: FeatureConfig[];
@@ -355,7 +364,7 @@ interface BuildInput {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function judgeSession(s: SessionSnapshot, b: BuildInput): SessionResult {
+export function judgeSession(s: SessionSnapshot, b: Pick<BuildInput, 'features' | 'beforeOpen' | 'probe' | 'follower'> & { opts: Pick<VerifyOptions, 'shadow'> }): SessionResult {
   const closes = closeDiagnosis(s.features, s.connection);
   const expected = !b.opts.shadow;
   const results = b.features.map((f): FeatureSessionResult => {
