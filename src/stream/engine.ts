@@ -677,7 +677,7 @@ export class Engine extends EventEmitter {
     if (this.fixed) this.applySessionChanges(this.fixed.tick(now));
     const keep = this.opts.keepMismatches ?? 20;
     for (const rt of this.runtimes) {
-      const { decisions, schema, stale } = rt.matcher.decide(now, this.inGap);
+      const { decisions, schema, stale } = rt.matcher.decide(now, this.inGap, this.lastFrame.at);
       for (const d of decisions) {
         this.eachScope((s) => {
           const fc = s.f[rt.idx]!;

@@ -460,12 +460,12 @@ export class FeatureMatcher {
    * Decide every REST item whose window has closed (or that already agrees).
    * `inGap(from, to)` says whether the WS connection was down during that time.
    */
-  decide(now: number, inGap: (from: number, to: number) => boolean): { decisions: Decision[]; schema: SchemaNote[]; stale: StalenessResult[] } {
+  decide(now: number, inGap: (from: number, to: number) => boolean, wsClock = now): { decisions: Decision[]; schema: SchemaNote[]; stale: StalenessResult[] } {
     const decisions: Decision[] = [];
     const schema: SchemaNote[] = [];
     const keep: Pending[] = [];
     for (const p of this.pending) {
-      const d = this.decideOne(p, now, inGap, schema);
+      const d = this.decideOne(p, now, inGap, schema, wsClock);
       if (d) decisions.push(d);
       else keep.push(p);
     }
@@ -491,14 +491,19 @@ export class FeatureMatcher {
     return this.pending.length;
   }
 
-  private decideOne(p: Pending, now: number, inGap: (from: number, to: number) => boolean, schema: SchemaNote[]): Decision | null {
+  private decideOne(p: Pending, now: number, inGap: (from: number, to: number) => boolean, schema: SchemaNote[], wsClock: number): Decision | null {
     const leaf = this.rings.get(p.key);
     const ring = leaf ? ringEntries(leaf, this.ringSize) : null;
-    const closed = now > p.deadline;
+    // A time has passed for WS only once WS has delivered something later (`wsClock`, the
+    // last frame read): after a stall of this process, the tick can run before the frames
+    // waiting in the socket are read, and they would look missing. A WS that is up but
+    // silent is waited for a while longer by the wall clock.
+    const passed = (t: number) => wsClock > t || now > t + Math.max(1_000, 4 * this.o.graceMs);
+    const closed = now > p.deadline && passed(p.deadline);
     // A state WS has not carried (yet) gets more time before it is called missing or not
     // carried: a stream that is merely slow carries it later, and after two messages lost
     // in a row (see MAX_DROP_RUN) the next one comes three intervals on.
-    const final = now > p.deadline + MAX_DROP_RUN * this.o.graceMs;
+    const final = passed(p.deadline + MAX_DROP_RUN * this.o.graceMs);
     const from = p.sentAt - this.o.graceMs;
     if (!ring || ring.length === 0) {
       if (!final) return null;
