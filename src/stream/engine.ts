@@ -1,16 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Config, FeatureConfig } from '../config/types.js';
 import type { CloseRecord } from './closes.js';
-import { judgeScope } from './findings.js';
-import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRecord, type StalenessResult } from './match.js';
+import { requiredCheck, jsonType } from './schema.js';
+import { scopeSnapshot, Scope, type FeatureCounters, type FeatureRuntime, type KeyState } from './scope.js';
+import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type StalenessResult } from './match.js';
 import { NoiseTracker } from './noise.js';
-import { RestClient, RestPoller, type PollResult, type RestOutcome } from './rest-poller.js';
+import { RestClient, RestPoller, type PollResult } from './rest-poller.js';
 import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
-import { BucketArena, intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalKind, type IntervalLimits } from './stats.js';
-import type {
-  ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, KeyIntervalStats,
-  ScopeSnapshot, StreamEvent, StreamEventType, TypeStats,
-} from './types.js';
+import { BucketArena, intervalLimits, IntervalStats, LoopStalls, type IntervalKind } from './stats.js';
+import type { DriftKind, EngineSnapshot, StreamEvent, StreamEventType, TypeStats } from './types.js';
 import { WsClient, type WsMessage } from './ws-client.js';
 
 /**
@@ -55,96 +53,6 @@ const SIDE_TYPES = new Set(['heartbeat', 'error_message', 'pong']);
 const MAX_CLOSES = 50;
 /** Stream keys tracked per feature (each costs a histogram of ~8 KB). */
 const MAX_KEYS = 5_000;
-
-interface KeyState {
-  key: string;
-  last: number | null;
-  stats: IntervalStats;
-  lastAt: number | null;
-  /** The session scope that last counted this key (counts keys per session without a Set). */
-  scope: FeatureCounters | null;
-}
-
-/** Counters of one feature in one scope (overall, or one session). */
-class FeatureCounters {
-  messages = 0;
-  firstAt: number | null = null;
-  lastAt: number | null = null;
-  readonly interval: IntervalStats | null;
-  polls = 0;
-  restOk = 0;
-  restErrors = 0;
-  restItems = 0;
-  lastRestError: string | null = null;
-  readonly byOutcome: Partial<Record<RestOutcome, number>> = {};
-  readonly byStatus: Record<string, number> = {};
-  readonly latency = new Quantiles();
-  agreed = 0;
-  agreedWithNoise = 0;
-  mismatched = 0;
-  unmatched = 0;
-  readonly unmatchedByReason: Record<string, number> = {};
-  missingOnWs = 0;
-  readonly missingOnWsKeys: string[] = [];
-  readonly mismatches: MismatchRecord[] = [];
-  skipped = 0;
-  readonly skippedSamples: MismatchRecord[] = [];
-  restamped = 0;
-  staleChanges = 0;
-  staleMax: number | null = null;
-  stale = 0;
-  readonly drift = new Map<string, DriftCount>();
-  /** Stream keys seen in this scope (session scopes; overall uses the key map). */
-  keys = 0;
-
-  constructor(expectedMs: number | null) {
-    this.interval = expectedMs === null ? null : new IntervalStats(expectedMs);
-  }
-}
-
-class Scope {
-  readonly f: FeatureCounters[];
-  readonly conn: ConnectionCounters = {
-    reconnects: 0, gaps: 0, maxGapMs: 0, totalGapMs: 0, missedAcrossGaps: 0, badFrames: 0, errorMessages: 0, errorSamples: [], badFrameSamples: [], closes: [],
-  };
-  closedAt: number | null = null;
-
-  constructor(readonly openedAt: number, runtimes: FeatureRuntime[], readonly session: SessionInfo | null) {
-    this.f = runtimes.map((rt) => new FeatureCounters(rt.cfg.cadence === 'periodic' ? rt.expectedMs : null));
-  }
-}
-
-interface FeatureRuntime {
-  idx: number;
-  cfg: FeatureConfig;
-  expectedMs: number;
-  graceMs: number;
-  stalenessMs: number;
-  limits: IntervalLimits;
-  matcher: FeatureMatcher;
-  noise: NoiseTracker;
-  /** Stream keys in WS names. */
-  wsStreamFields: string[];
-  streamIsKeyPrefix: boolean;
-  wsRequired: string[];
-  keys: Map<string, KeyState>;
-  /** The keys' coarse interval histograms, in shared blocks. */
-  keyBuckets: BucketArena;
-  /** REST stream keys and when first seen. */
-  restKeys: Map<string, number>;
-  reportedMissing: Set<string>;
-  /** Field -> JSON type first seen (a plain object: cheaper than a Map on the hot path). */
-  fieldTypes: Record<string, string>;
-  /** JSON type of each required field, by index in wsRequired. */
-  requiredTypes: (string | undefined)[];
-  /** requiredTypes as `typeof` names for the fast check ('-' where typeof cannot tell: never matches). */
-  requiredTypeofs: string[];
-  /** True when every required field is present with its usual type (see `requiredCheck`). */
-  requiredSame: (d: Record<string, unknown>, typeofs: string[]) => boolean;
-  sampled: number;
-  driftSeen: Set<string>;
-  ignored: (path: string) => boolean;
-}
 
 export class Engine extends EventEmitter {
   readonly config: Config;
@@ -750,7 +658,7 @@ export class Engine extends EventEmitter {
     const at = Date.now();
     const wsStats = this.ws?.stats() ?? null;
     const expectedTypesMissing = this.features.flatMap((f) => f.wsTypes).filter((t) => !this.types.has(t));
-    const overall = this.scopeSnapshot(this.overall, at, true);
+    const overall = scopeSnapshot(this.runtimes, this.overall, at, true, this.opts.maxMismatchRate);
     return {
       startedAt: this.startedAt,
       at,
@@ -781,74 +689,12 @@ export class Engine extends EventEmitter {
       expectedTypesMissing,
       unknownTypes: [...this.unknownTypes].sort(),
       overall,
-      sessions: this.sessionScopes.map((s) => ({ ...this.scopeSnapshot(s, at, false), session: { ...(s.session as SessionInfo) } })),
+      sessions: this.sessionScopes.map((s) => ({ ...scopeSnapshot(this.runtimes, s, at, false, this.opts.maxMismatchRate), session: { ...(s.session as SessionInfo) } })),
       sessionsCompleted: this.sessionsCompleted(),
       sessionMode: this.market ? 'market' : this.fixed ? 'fixed' : 'none',
       marketStatus: this.market?.marketStatus ?? null,
     };
   }
-
-  private scopeSnapshot(s: Scope, now: number, overall: boolean): ScopeSnapshot {
-    const end = s.closedAt ?? now;
-    const features = this.runtimes.map((rt) => this.featureStats(rt, s.f[rt.idx]!, Math.max(1, end - s.openedAt), overall));
-    const conn: ConnectionCounters = { ...s.conn, errorSamples: [...s.conn.errorSamples], badFrameSamples: [...s.conn.badFrameSamples], closes: [...s.conn.closes] };
-    const byName = new Map(this.runtimes.map((r) => [r.cfg.name, r.cfg]));
-    const findings = judgeScope(features, conn, { feature: (n) => byName.get(n)!, maxMismatchRate: this.opts.maxMismatchRate });
-    return { openedAt: s.openedAt, closedAt: s.closedAt, features, connection: conn, findings };
-  }
-
-  private featureStats(rt: FeatureRuntime, c: FeatureCounters, spanMs: number, overall: boolean): FeatureStats {
-    const compared = c.agreed + c.mismatched;
-    const keys: KeyIntervalStats[] = overall
-      ? [...rt.keys.entries()].map(([key, ks]) => ({ key, lastAt: ks.lastAt, ...ks.stats.summary() })).sort((a, b) => a.key.localeCompare(b.key))
-      : [];
-    const tol = rt.cfg.thresholds.intervalTolerance;
-    const slack = rt.limits.lateMs - rt.expectedMs * 1.5;
-    return {
-      name: rt.cfg.name,
-      cadence: rt.cfg.cadence,
-      wsTypes: [...rt.cfg.wsTypes],
-      expectedIntervalMs: rt.expectedMs,
-      graceMs: rt.graceMs,
-      ws: { messages: c.messages, firstAt: c.firstAt, lastAt: c.lastAt, ratePerSec: Math.round((c.messages / (spanMs / 1000)) * 100) / 100, keys: overall ? rt.keys.size : c.keys },
-      interval: c.interval ? c.interval.summary() : null,
-      intervalLimitMs: c.interval ? Math.round(rt.expectedMs * (1 + tol) + slack) : null,
-      keys,
-      rest: {
-        polls: c.polls, ok: c.restOk, errors: c.restErrors, byOutcome: { ...c.byOutcome }, byStatus: { ...c.byStatus },
-        latency: c.latency.summary(), items: c.restItems, lastError: c.lastRestError,
-      },
-      match: {
-        compared, agreed: c.agreed, mismatched: c.mismatched, agreedWithNoise: c.agreedWithNoise, unmatched: c.unmatched,
-        unmatchedByReason: { ...c.unmatchedByReason }, missingOnWs: c.missingOnWs,
-        rate: compared ? c.mismatched / compared : null, mismatches: [...c.mismatches],
-        skipped: c.skipped, decided: compared + c.skipped, skippedRate: compared + c.skipped ? c.skipped / (compared + c.skipped) : null,
-        skippedSamples: [...c.skippedSamples], restamped: c.restamped, missingOnWsKeys: [...c.missingOnWsKeys],
-      },
-      staleness: rt.cfg.cadence === 'periodic' ? null : { changes: c.staleChanges, maxMs: c.staleMax, stale: c.stale, limitMs: Math.round(rt.stalenessMs) },
-      drift: [...c.drift.values()].map((d) => ({ ...d })),
-      missingKeys: [...rt.reportedMissing].filter((k) => !rt.keys.has(k)).sort(),
-      noise: rt.noise.volatileFields(),
-    };
-  }
-}
-
-/**
- * A function that reads each required field by its literal name. Compiled because a loop
- * of `d[name]` over several names is a megamorphic keyed load per field, while `d["symbol"]`
- * is a named load whose inline cache stays monomorphic (every frame of a type parses to
- * the same object shape): this check was the largest single cost per message. The names
- * go in through JSON.stringify, so a field name is only ever a string literal.
- */
-function requiredCheck(fields: string[]): (d: Record<string, unknown>, typeofs: string[]) => boolean {
-  const body = fields.map((f, i) => `if (typeof d[${JSON.stringify(f)}] !== t[${i}]) return false;`).join('\n');
-  return new Function('d', 't', `${body}\nreturn true;`) as (d: Record<string, unknown>, typeofs: string[]) => boolean;
-}
-
-function jsonType(v: unknown): string {
-  const t = typeof v;
-  if (t !== 'object') return t;
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : 'object';
 }
 
 function emptyRtt() {
