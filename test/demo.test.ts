@@ -15,6 +15,11 @@ describe('demo --fast: the runbook end to end against the built-in simulator', (
     expect(r.stdout).toContain('account_balance: REST → WS (rev 1, by demo)');
     expect(r.stdout).toMatch(/positions\[0\]\.\w+ +REST \S+ +WS \S+/); // the drift, shown as a diff
     expect(r.stdout).toContain('account_balance: WS → REST (rev 2, by demo)');
+    // the audit step: an include()-mounted route with its full path and view, a frontend poller, docs as mentions
+    expect(r.stdout).toMatch(/ActAndPos\/urls\.py:8:5: +path\("positions\/", positions_view, name="positions"\), +\[-> \/api\/positions\/, view positions_view \(ActAndPos\/views\.py:9\)\]/);
+    expect(r.stdout).toContain("frontend/src/pollers/positions.ts:4:24: const POSITIONS_URL = '/api/positions/';");
+    expect(r.stdout).toMatch(/· docs\/CLEANUP_CHECKLIST\.md:\d+:\d+: - \[ \] Find IntradayJob/);
+    expect(r.stdout).toMatch(/mentions: 9 in documentation \(not failing/);
     expect(r.stdout).toMatch(/demo passed: 10 steps behaved as expected/);
   }, 150_000);
 

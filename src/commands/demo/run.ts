@@ -115,9 +115,9 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
       { title: 'Roll back', why: 'Runbook rollback plan: the same kind of write, audited, live.',
         args: ['disable', 'account_balance', '--reason', 'rollback drill'], expect: 0 },
       { title: 'Who changed what, and why', why: 'The audit stream, newest first.', args: ['history'], expect: 0 },
-      { title: 'Leftovers in the backend tree', why: 'Runbook 3.4 and phase 4: REST timers, views and routes that would remain (the sample has one of each).',
+      { title: 'Leftovers in the backend tree', why: 'Runbook 3.4 and phase 4: REST timers, views, routes (positions is mounted through include() with a view named positions_view) and the frontend pollers that call them; the docs that name the jobs are listed as mentions and do not fail.',
         args: ['audit', '--all'], expect: 1 },
-      { title: 'After the cleanup', why: 'The sample with its REST timers, views and routes deleted: nothing of the REST path remains.',
+      { title: 'After the cleanup', why: 'The sample with its REST timers, views, routes and pollers deleted: nothing of the REST path remains (the docs still mention it, and do not fail).',
         args: ['audit', '--all'], expect: 0,
         before: async () => { await applySampleCleanup(sample.dir, 'complete'); } },
     ];
