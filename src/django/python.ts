@@ -159,6 +159,7 @@ export type Expr =
   | (Span & { t: 'call'; callee: Expr; args: Expr[]; kwargs: Record<string, Expr> })
   | (Span & { t: 'seq'; items: Expr[] })
   | (Span & { t: 'add'; left: Expr; right: Expr })
+  | (Span & { t: 'dict'; entries: { key: Expr; value: Expr }[] })
   | (Span & { t: 'other' });
 
 /** Reads expressions from a token run; stops at a comma or closing bracket at its own level. */
@@ -255,11 +256,35 @@ export class ExprReader {
       if (t.value === '(' && items.length === 1 && this.toks[this.i - 2]?.value !== ',') return items[0]!;
       return { t: 'seq', items, line: t.line, col: t.col, endLine: close.line, start: t.start, end: close.end };
     }
+    if (t.type === 'op' && t.value === '{') {
+      this.i++;
+      const entries = this.dictEntries();
+      const close = this.toks[this.i - 1] ?? t;
+      return { t: 'dict', entries, line: t.line, col: t.col, endLine: close.line, start: t.start, end: close.end };
+    }
     // Unknown: consume one token so the reader always advances.
     this.i++;
-    if (t.type === 'op' && t.value === '{') { this.seqItems('}'); }
     const last = this.toks[this.i - 1]!;
     return { t: 'other', line: t.line, col: t.col, endLine: last.line, start: t.start, end: last.end };
+  }
+
+  /** `key: value` pairs up to the `}` (consumed); a set's items and `**x` are skipped. */
+  private dictEntries(): { key: Expr; value: Expr }[] {
+    const entries: { key: Expr; value: Expr }[] = [];
+    while (this.i < this.toks.length) {
+      if (this.atOp('}')) { this.i++; return entries; }
+      if (this.atOp(',')) { this.i++; continue; }
+      const before = this.i;
+      if (this.atOp('**')) { this.i++; this.expr(); continue; }
+      const key = this.postfix();
+      if (this.atOp(':')) {
+        this.i++;
+        entries.push({ key, value: this.expr() });
+      } else this.skipRest();
+      if (this.i === before) this.i++;
+      else if (!this.atOp(',') && !this.atOp('}') && this.atEnd()) this.i++;
+    }
+    return entries;
   }
 
   /** Items up to the closer (consumed). `*x` and `**x` are read as their operand. */
@@ -355,6 +380,48 @@ export interface Assignment {
   op: '=' | '+=' | 'append' | 'extend';
   value: Expr;
   line: number;
+}
+
+/** The value of a dict literal's string key, or undefined. */
+export function dictGet(e: Expr, key: string): Expr | undefined {
+  if (e.t !== 'dict') return undefined;
+  return e.entries.find((x) => stringValue(x.key) === key)?.value;
+}
+
+/** Every expression in a tree, depth first (calls, their callee and arguments, containers). */
+export function* walkExpr(e: Expr): Generator<Expr> {
+  yield e;
+  if (e.t === 'call') {
+    yield* walkExpr(e.callee);
+    for (const a of e.args) yield* walkExpr(a);
+    for (const v of Object.values(e.kwargs)) yield* walkExpr(v);
+  } else if (e.t === 'seq') for (const x of e.items) yield* walkExpr(x);
+  else if (e.t === 'add') { yield* walkExpr(e.left); yield* walkExpr(e.right); }
+  else if (e.t === 'dict') for (const x of e.entries) { yield* walkExpr(x.key); yield* walkExpr(x.value); }
+}
+
+/**
+ * Every expression a statement holds: after its keyword (`return`, `await`, `yield`) or
+ * assignment target, read left to right. Enough to find calls and dict literals anywhere.
+ */
+export function statementExprs(st: Token[]): Expr[] {
+  const out: Expr[] = [];
+  const r = new ExprReader(st, 0);
+  while (r.i < st.length) {
+    const before = r.i;
+    const t = st[r.i]!;
+    if (t.type === 'op' && (t.value === '(' || t.value === '[' || t.value === '{') || t.type === 'name' || t.type === 'string') {
+      const e = r.expr();
+      if (e.t !== 'other') out.push(e);
+      else {
+        // Read again from after the first token: `return f(x)`, `x = {...}`, `await g(...)`.
+        r.i = before + 1;
+        continue;
+      }
+    }
+    if (r.i === before) r.i++;
+  }
+  return out;
 }
 
 export interface PyModule {
