@@ -67,6 +67,9 @@ const STANDARD_METHODS = new Set(['connect', 'disconnect', 'receive', 'receive_j
 
 /** Text that may hold something this reader wants: most files of a project are skipped unparsed. */
 const INTERESTING = /group_send|\bsend\s*\(|["']type["']|Consumer|register/;
+/** A class that may be a REST timer job. */
+const JOB_CLASS = /^class\s+\w*(?:Job|Task|Poller)\b|^class\s+\w+\s*\([^)]*(?:Job|Task)/m;
+const READ_CONCURRENCY = 16;
 
 interface Parsed {
   file: string;
@@ -94,12 +97,23 @@ function enclosingDef(m: PyModule, line: number, col: number): Definition | null
 export async function readChannels(project: DjangoProject): Promise<ChannelsMap> {
   const out: ChannelsMap = { broadcasts: [], handlers: [], consumers: [], messages: [], jobs: [], unknowns: [] };
   const files: Parsed[] = [];
-  for (const f of project.source.files) {
-    if (!f.endsWith('.py')) continue;
-    const text = await project.source.read(f);
-    if (text === null || !INTERESTING.test(text)) continue;
-    const m = await project.module(f);
-    if (m) files.push({ file: f, m });
+  // Files that define a class named like a job: where registered jobs are looked up.
+  const jobClassFiles: { file: string; text: string }[] = [];
+  const py = project.source.files.filter((f) => f.endsWith('.py'));
+  const texts: (string | null)[] = new Array(py.length).fill(null);
+  let next = 0;
+  // Read many at once: one after another, a 5,000-file tree waits on the disk for seconds.
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, py.length) }, async () => {
+    while (next < py.length) {
+      const i = next++;
+      const text = await project.source.read(py[i]!);
+      if (text === null) continue;
+      if (INTERESTING.test(text)) texts[i] = text;
+      else if (JOB_CLASS.test(text)) jobClassFiles.push({ file: py[i]!, text });
+    }
+  }));
+  for (let i = 0; i < py.length; i++) {
+    if (texts[i] !== null) files.push({ file: py[i]!, m: await project.moduleFromText(py[i]!, texts[i]!) });
   }
 
   // Module-level string constants, to read `{"type": POSITIONS_UPDATE}`.
@@ -266,13 +280,7 @@ export async function readChannels(project: DjangoProject): Promise<ChannelsMap>
   if (missing.length) {
     const re = new RegExp(`^class\\s+(?:${missing.join('|')})\\b`, 'm');
     const more: Parsed[] = [];
-    for (const f of project.source.files) {
-      if (!f.endsWith('.py') || files.some((x) => x.file === f)) continue;
-      const text = await project.source.read(f);
-      if (text === null || !re.test(text)) continue;
-      const m = await project.module(f);
-      if (m) more.push({ file: f, m });
-    }
+    for (const { file, text } of jobClassFiles) if (re.test(text)) more.push({ file, m: await project.moduleFromText(file, text) });
     indexClasses(more);
     for (const j of out.jobs) {
       const cls = classes.get(j.job);

@@ -104,6 +104,15 @@ export class DjangoProject {
     return p;
   }
 
+  /** A module from text already read (parsed once, cached like the others). */
+  moduleFromText(file: string, text: string): Promise<PyModule> {
+    const cached = this.parsed.get(file);
+    if (cached) return cached.then((m) => m ?? parseModule(text));
+    const p = Promise.resolve(parseModule(text));
+    this.parsed.set(file, p);
+    return p;
+  }
+
   /** Files that look like Django settings. */
   settingsFiles(): string[] {
     return this.source.files.filter((f) => /(^|\/)settings(\/[^/]+|_?\w*)?\.py$/.test(f) || /(^|\/)settings\/.*\.py$/.test(f));
