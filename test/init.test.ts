@@ -45,6 +45,7 @@ describe('init: the cutover map read from the code', () => {
       'features.positions.restPath': { to: '/api/actandpos/positions', source: 'ActAndPos/urls.py:6', kept: false },
       'features.positions.legacy.routes': { to: ['api/actandpos/positions'], source: 'ActAndPos/urls.py:6', kept: false },
       'features.positions.legacy.views': { to: ['positions_view'], source: 'ActAndPos/views.py:8', kept: false },
+      'features.account_balance.fieldMap': { to: { net_liquidation: 'net_liq' }, source: 'GlobalMarkets/services/broadcast.py:17', kept: false },
       'features.intraday.interval': { to: '5s', source: 'ThorTrading/stack_start.py:9', kept: false },
     });
     // What it cannot map is asked, not guessed.
@@ -63,14 +64,17 @@ describe('init: the cutover map read from the code', () => {
       'interval-mismatch intraday ThorTrading/stack_start.py:9',
       'missing-handler - GlobalMarkets/services/broadcast.py:30',
       'missing-ws-type account_balance GlobalMarkets/services/broadcast.py:17',
+      'renamed-field account_balance GlobalMarkets/services/broadcast.py:17',
       'unrouted-feature positions ActAndPos/urls.py:6',
     ]);
+    expect(before.report.problems.find((p) => p.rule === 'renamed-field')!.message).toMatch(/the WS payload calls "net_liquidation" what the REST body calls "net_liq"/);
 
     const written = await init(dir);
     expect(written.code).toBe(0);
     expect(written.report.written).toBe(true);
     const cfg = JSON.parse(readFileSync(join(dir, 'thor-cutover.config.json'), 'utf8'));
     expect(cfg.features.positions.restPath).toBe('/api/actandpos/positions');
+    expect(cfg.features.account_balance.fieldMap).toEqual({ net_liquidation: 'net_liq' });
 
     const sarif = join(BASE, `init-${n++}.sarif`);
     const after = await init(dir, ['--check', '--client-driven', 'subscribe', '--sarif', sarif]);
@@ -110,11 +114,11 @@ describe('init: the cutover map read from the code', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).features.positions.restPath).toBe('/api/actandpos/positions');
   });
 
-  it('the sample backend: its config matches its code (init --check exit 0); init finds the view named positions_view', async () => {
+  it('the sample backend: its config matches its code but for the heartbeat nothing handles (1011); init finds the view named positions_view', async () => {
     const dir = copy('sample', join(ROOT, 'samples', 'thor-backend'));
     const check = await init(dir, ['--check', '--config', join(dir, 'thor-cutover.config.json')]);
-    expect(check.report.problems).toEqual([]);
-    expect(check.code).toBe(0);
+    expect(check.report.problems.map((p) => `${p.rule} ${p.file}:${p.line}`)).toEqual(['missing-handler GlobalMarkets/services/websocket_broadcast.py:37']);
+    expect(check.code).toBe(1);
     const dry = await init(dir, ['--dry-run', '--config', join(dir, 'thor-cutover.config.json')]);
     expect(Object.keys(changes(dry.report))).toEqual(['features.positions.legacy.views']);
   });

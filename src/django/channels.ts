@@ -33,6 +33,8 @@ export interface Handler extends Where {
 export interface WsMessage extends Where {
   type: string;
   fields: string[];
+  /** The keys of its payload when that is a dict literal (`"data": {...}`), else null. */
+  payloadFields: string[] | null;
   /** The function that builds it, when it is returned from one. */
   builder: string | null;
 }
@@ -223,7 +225,9 @@ export async function readChannels(project: DjangoProject): Promise<ChannelsMap>
           // A dict passed into an event dict (`{"type": "send_message", "message": {...}}`) is the message.
           const fields = x.entries.map((en) => stringValue(en.key)).filter((k): k is string => k !== null && k !== 'type');
           const fn = enclosingDef(p.m, x.line, x.col);
-          out.messages.push({ type, fields, file: p.file, line: x.line + 1, builder: fn?.name ?? null });
+          const payload = dictGet(x, 'data') ?? dictGet(x, 'payload');
+          const payloadFields = payload?.t === 'dict' ? payload.entries.map((en) => stringValue(en.key)).filter((k): k is string => k !== null) : null;
+          out.messages.push({ type, fields, payloadFields, file: p.file, line: x.line + 1, builder: fn?.name ?? null });
         }
       }
     }
@@ -288,6 +292,31 @@ export async function readChannels(project: DjangoProject): Promise<ChannelsMap>
     }
   }
   return out;
+}
+
+/**
+ * The keys of the dict a view returns (`Response({...})`, `JsonResponse({...})`), with the
+ * line of that dict; null when the view builds its body some other way.
+ */
+export async function viewResponseFields(project: DjangoProject, file: string, line: number): Promise<{ fields: string[]; line: number } | null> {
+  const m = await project.module(file);
+  const def = m?.defs.find((d) => d.line + 1 === line);
+  if (!m || !def) return null;
+  const end = m.defs.filter((d) => d.line > def.line && d.indent <= def.indent).sort((a, b) => a.line - b.line)[0]?.line ?? Infinity;
+  for (const st of m.statements) {
+    if (st[0]!.line <= def.line || st[0]!.line >= end) continue;
+    if (!st.some((t) => t.value === 'Response' || t.value === 'JsonResponse')) continue;
+    for (const e of statementExprs(st)) {
+      for (const x of walkExpr(e)) {
+        if (x.t !== 'call') continue;
+        const callee = dotted(x.callee);
+        if (!callee || !/(?:^|\.)(?:Json)?Response$/.test(callee)) continue;
+        const body = x.args[0];
+        if (body?.t === 'dict') return { fields: body.entries.map((en) => stringValue(en.key)).filter((k): k is string => k !== null), line: body.line + 1 };
+      }
+    }
+  }
+  return null;
 }
 
 /** A number argument's text (`10`, `1.5`), else NaN. */

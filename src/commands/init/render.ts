@@ -22,7 +22,7 @@ export function printInit(out: Output, r: InitReport, opts: { explain: boolean }
   if (opts.explain || r.mode !== 'check') {
     for (const fe of r.features) {
       const rows: [string, { value: unknown; from: string; how: string } | null][] = [
-        ['restPath', fe.restPath], ['legacy.views', fe.views], ['wsTypes', fe.wsTypes], ['legacy.jobs', fe.jobs], ['interval', fe.intervalMs],
+        ['restPath', fe.restPath], ['legacy.views', fe.views], ['wsTypes', fe.wsTypes], ['legacy.jobs', fe.jobs], ['interval', fe.intervalMs], ['fieldMap', fe.fieldMap], ['REST fields', fe.restFields], ['WS fields', fe.wsFields],
       ];
       const found = rows.filter(([, v]) => v !== null);
       if (!opts.explain && !r.changes.some((c) => c.path.startsWith(`features.${fe.name}.`))) continue;
@@ -31,7 +31,7 @@ export function printInit(out: Output, r: InitReport, opts: { explain: boolean }
       for (const [k, v] of found) {
         const change = r.changes.find((c) => c.path === `features.${fe.name}.${k}`);
         if (!opts.explain && !change) continue;
-        const mark = change ? (change.kept ? s.warn('kept') : s.ok(r.mode === 'write' ? 'set' : 'would set')) : s.dim('same');
+        const mark = k.endsWith('fields') ? s.dim('read') : change ? (change.kept ? s.warn('kept') : s.ok(r.mode === 'write' ? 'set' : 'would set')) : s.dim('same');
         const value = k === 'interval' ? `${v!.value} ms` : show(v!.value);
         w(`  ${k.padEnd(13)} ${value}  ${mark}${change?.kept ? s.dim(` (the file says ${show(change.from)}; --force takes the code's)`) : ''}`);
         if (opts.explain) w(s.dim(`                ${v!.from}: ${v!.how}`));
@@ -82,6 +82,7 @@ const RULES: Record<ProblemRule, string> = {
   'unrouted-feature': 'No URL route resolves to the feature\'s REST path',
   'missing-ws-type': 'The code never sends the feature\'s WS message type',
   'interval-mismatch': 'The REST timer\'s interval differs from the config\'s',
+  'renamed-field': 'The WS payload and the REST body spell a field differently and the config\'s fieldMap does not map it',
 };
 
 export async function writeInitSarif(io: IO, file: string, r: InitReport): Promise<void> {

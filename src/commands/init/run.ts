@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { CutoverError, ExitCode, UsageError } from '../../errors.js';
 import type { IO } from '../../io.js';
-import { readChannels, type ChannelsMap, type Unknown } from '../../django/channels.js';
+import { readChannels, viewResponseFields, type ChannelsMap, type Unknown } from '../../django/channels.js';
 import { DjangoProject, pathSegments, samePath, type UrlMap, type UrlRoute } from '../../django/urls.js';
 import { gitTracked } from '../audit/git-grep.js';
 import { walk } from '../audit/walker.js';
@@ -33,6 +33,12 @@ export interface FeatureFinding {
   wsTypes: Sourced<string[]> | null;
   jobs: Sourced<string[]> | null;
   intervalMs: Sourced<number> | null;
+  /** Fields the REST view returns (requiredFields candidates), where its body is a dict literal. */
+  restFields: Sourced<string[]> | null;
+  /** Fields of the WS payload, where it is a dict literal. */
+  wsFields: Sourced<string[]> | null;
+  /** WS field -> REST field, where the two spell one field differently (`net_liq` / `net_liquidation`). */
+  fieldMap: Sourced<Record<string, string>> | null;
 }
 
 export interface Question {
@@ -52,7 +58,7 @@ export interface Change {
   kept: boolean;
 }
 
-export type ProblemRule = 'missing-handler' | 'unused-handler' | 'no-consumer' | 'unrouted-feature' | 'missing-ws-type' | 'interval-mismatch';
+export type ProblemRule = 'missing-handler' | 'unused-handler' | 'no-consumer' | 'unrouted-feature' | 'missing-ws-type' | 'interval-mismatch' | 'renamed-field';
 
 export interface Problem {
   rule: ProblemRule;
@@ -157,6 +163,7 @@ export async function runInit(ctx: { config: Config; io: IO }, opts: InitOptions
 
   const questions: Question[] = [];
   const features: FeatureFinding[] = config.features.map((f) => mapFeature(f, routes, ch, questions));
+  for (const fe of features) await readFields(project, fe, routes, ch);
 
   // Broadcast WS types no feature carries: a feature the config does not know, or a rename.
   const carried = new Set(features.flatMap((f) => f.wsTypes?.value ?? []));
@@ -196,7 +203,7 @@ export async function runInit(ctx: { config: Config; io: IO }, opts: InitOptions
 }
 
 function mapFeature(f: FeatureConfig, routes: UrlRoute[], ch: ChannelsMap, questions: Question[]): FeatureFinding {
-  const out: FeatureFinding = { name: f.name, restPath: null, views: null, wsTypes: null, jobs: null, intervalMs: null };
+  const out: FeatureFinding = { name: f.name, restPath: null, views: null, wsTypes: null, jobs: null, intervalMs: null, restFields: null, wsFields: null, fieldMap: null };
   const fw = words(f.name);
 
   // REST path: the configured one if a route resolves to it; else the one route that ends like
@@ -262,6 +269,34 @@ function mapFeature(f: FeatureConfig, routes: UrlRoute[], ch: ChannelsMap, quest
   return out;
 }
 
+/** One field spelled two ways: every word of one starts the same word of the other (`net_liq`, `net_liquidation`). */
+function sameField(a: string, b: string): boolean {
+  const x = a.toLowerCase().split(/[_\W]+/).filter(Boolean);
+  const y = b.toLowerCase().split(/[_\W]+/).filter(Boolean);
+  if (a === b || x.length !== y.length || x.length === 0) return false;
+  return x.every((w, i) => w.startsWith(y[i]!) || y[i]!.startsWith(w));
+}
+
+/** REST and WS payload fields, where both are dict literals, and the renames between them. */
+async function readFields(project: DjangoProject, fe: FeatureFinding, routes: UrlRoute[], ch: ChannelsMap): Promise<void> {
+  const route = fe.restPath ? routes.find((r) => r.path === fe.restPath!.value) : undefined;
+  if (route?.view?.file && route.view.line) {
+    const rest = await viewResponseFields(project, route.view.file, route.view.line);
+    if (rest) fe.restFields = { value: rest.fields, from: `${route.view.file}:${rest.line}`, how: `the dict ${route.view.name}() returns` };
+  }
+  const msg = fe.wsTypes ? ch.messages.find((m) => fe.wsTypes!.value.includes(m.type) && m.payloadFields !== null) : undefined;
+  if (msg) fe.wsFields = { value: msg.payloadFields!, from: at(msg), how: `the payload of the ${msg.type} message${msg.builder ? ` ${msg.builder}() builds` : ''}` };
+  if (fe.restFields && fe.wsFields) {
+    const map: Record<string, string> = {};
+    for (const w of fe.wsFields.value) {
+      if (fe.restFields.value.includes(w)) continue;
+      const r = fe.restFields.value.filter((x) => !fe.wsFields!.value.includes(x) && sameField(w, x));
+      if (r.length === 1) map[w] = r[0]!;
+    }
+    if (Object.keys(map).length) fe.fieldMap = { value: map, from: fe.wsFields.from, how: `the WS payload (${fe.wsFields.from}) and the REST body (${fe.restFields.from}) spell ${Object.entries(map).map(([w, r]) => `${r} as ${w}`).join(', ')}` };
+  }
+}
+
 function check(config: Config, features: FeatureFinding[], routes: UrlRoute[], ch: ChannelsMap, clientDriven: string[]): Problem[] {
   const problems: Problem[] = [];
   const handlerOf = (type: string) => type.replace(/\./g, '_');
@@ -298,6 +333,11 @@ function check(config: Config, features: FeatureFinding[], routes: UrlRoute[], c
         rule: 'missing-ws-type', feature: f.name, file: found.wsTypes ? found.wsTypes.from.split(':')[0]! : null, line: found.wsTypes ? Number(found.wsTypes.from.split(':').pop()) : null,
         message: `${f.name}: the code never sends the WS type ${f.wsTypes.join(' or ')}${found.wsTypes ? `; it sends ${found.wsTypes.value.join(', ')} (thor-cutover init updates the config)` : ''}`,
       });
+    }
+    for (const [ws, rest] of Object.entries(found.fieldMap?.value ?? {})) {
+      if (f.fieldMap[ws] === rest) continue;
+      const [file, line] = found.fieldMap!.from.split(':');
+      problems.push({ rule: 'renamed-field', feature: f.name, file: file ?? null, line: line ? Number(line) : null, message: `${f.name}: the WS payload calls "${ws}" what the REST body calls "${rest}" (${found.fieldMap!.how}); the config's fieldMap does not map it, so parity compares them as different fields` });
     }
     if (found.intervalMs && f.cadence === 'periodic' && found.intervalMs.value !== f.intervalMs) {
       const [file, line] = found.intervalMs.from.split(':');
@@ -349,6 +389,7 @@ function merge(raw: Record<string, unknown>, config: Config, found: FeatureFindi
     set(['wsTypes'], fc.wsTypes, f.wsTypes);
     if (f.jobs && !f.jobs.value.every((j) => fc.legacy.jobs.includes(j))) set(['legacy', 'jobs'], fc.legacy.jobs, f.jobs);
     // The file spells it as a duration (`interval: "5s"`).
+    if (f.fieldMap) set(['fieldMap'], fc.fieldMap, f.fieldMap, { ...fc.fieldMap, ...f.fieldMap.value });
     if (f.intervalMs) set(['interval'], formatDuration(fc.intervalMs), f.intervalMs, formatDuration(f.intervalMs.value));
   }
   return { changes, doc };
