@@ -2,6 +2,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { startSimulator } from '../src/sim/index.js';
 import { ROOT, runCli } from './support/cli.js';
 
 /** Fixture folders (test/fixtures/init/<name>) copied to a temp dir per test: init writes into them. */
@@ -95,6 +97,30 @@ describe('init: the cutover map read from the code', () => {
     const fixed = await runCli(['init', '--path', dir, '--check', '--client-driven', 'subscribe'], { cwd: dir });
     expect(fixed.stdout).toContain('✔ the config matches the code, and every broadcast type has a handler');
     expect(fixed.code).toBe(0);
+  });
+
+  it('the config it writes drives parity: against a simulator configured the same way (renamed type, include()-mounted path, 5 s timer), parity passes', async () => {
+    const dir = copy('renamed');
+    expect((await init(dir)).report.written).toBe(true);
+    const file = join(dir, 'thor-cutover.config.json');
+    const config = loadConfig({ cwd: dir, env: {}, configPath: file });
+    expect(config.features.find((f) => f.name === 'positions')!.restPath).toBe('/api/actandpos/positions');
+    const sim = await startSimulator({ config, port: 0, speed: 10, seed: 5, log: () => undefined });
+    try {
+      const r = await runCli(['parity', '--url', sim.url, '--speed', '10', '--duration', '3s', '--jitter', '150ms', '--json', '--config', file], { cwd: dir, timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as { ok: boolean; features: { name: string; wsTypes: string[]; expectedIntervalMs: number; rest: { ok: number; errors: number }; match: { compared: number; mismatched: number } }[] };
+      expect(doc.ok).toBe(true);
+      const by = Object.fromEntries(doc.features.map((f) => [f.name, f]));
+      expect(by.account_balance!.wsTypes).toEqual(['balances']);
+      expect(by.account_balance!.match.compared).toBeGreaterThan(0);
+      // REST answered on the include()-mounted path the config now names.
+      expect(by.positions!.rest).toMatchObject({ errors: 0 });
+      expect(by.positions!.rest.ok).toBeGreaterThan(0);
+      expect(by.intraday!.expectedIntervalMs).toBe(500); // 5 s at --speed 10
+    } finally {
+      await sim.close();
+    }
   });
 
   it('an existing config is merged: its own values and other keys kept (reported), --force takes the code\'s', async () => {
