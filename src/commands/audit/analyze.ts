@@ -297,7 +297,8 @@ export function analyzeFile(path: string, text: string, m: Matcher, opts: Analyz
     if (!m.mayMatch(line) && !constants.size) continue;
     const inImportBlock = importLines.has(i);
     // Where an import's names start: a match before it is in the module path, not a name.
-    const namesFrom = inImportBlock ? 0 : importNamesStart(line);
+    // (Python's import forms only: elsewhere an import line counts as before, whole.)
+    const namesFrom = inImportBlock ? 0 : python ? importNamesStart(line) : IMPORT_LINE.test(line) ? 0 : -1;
     const isImport = namesFrom >= 0;
     // `from ActAndPos import positions`: a module of the tree, not a view named positions.
     const fromModule = isImport && python && opts.modules ? importSource(inImportBlock ? importBlockHead(L, i) : line) : null;
