@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { startSimulator } from '../src/sim/index.js';
+import { openStore } from '../src/store/index.js';
+import { TestRedis, uniquePrefix } from './support/redis.js';
 import { ROOT, runCli } from './support/cli.js';
 
 /** Fixture folders (test/fixtures/init/<name>) copied to a temp dir per test: init writes into them. */
@@ -99,18 +101,23 @@ describe('init: the cutover map read from the code', () => {
     expect(fixed.code).toBe(0);
   });
 
-  it('the config it writes drives parity: against a simulator configured the same way (renamed type, include()-mounted path, 5 s timer), parity passes', async () => {
+  it('the config it writes drives doctor, parity and verify: against a simulator configured the same way (renamed type, include()-mounted path, 5 s timer), all pass', async () => {
     const dir = copy('renamed');
     expect((await init(dir)).report.written).toBe(true);
     const file = join(dir, 'thor-cutover.config.json');
-    const config = loadConfig({ cwd: dir, env: {}, configPath: file });
+    const redis = await new TestRedis().start();
+    const prefix = uniquePrefix('init');
+    const config = loadConfig({ cwd: dir, env: {}, configPath: file, redisUrl: redis.url, prefix });
     expect(config.features.find((f) => f.name === 'positions')!.restPath).toBe('/api/actandpos/positions');
-    const sim = await startSimulator({ config, port: 0, speed: 10, seed: 5, log: () => undefined });
+    const store = await openStore(config, { oneShot: false });
+    const sim = await startSimulator({ config, port: 0, speed: 10, seed: 5, store, env: {}, log: () => undefined });
+    const common = ['--url', sim.url, '--speed', '10', '--config', file, '--redis', redis.url, '--prefix', prefix];
     try {
-      const r = await runCli(['parity', '--url', sim.url, '--speed', '10', '--duration', '3s', '--jitter', '150ms', '--json', '--config', file], { cwd: dir, timeoutMs: 30_000 });
-      expect(r.code, r.stderr).toBe(0);
-      const doc = JSON.parse(r.stdout) as { ok: boolean; features: { name: string; wsTypes: string[]; expectedIntervalMs: number; rest: { ok: number; errors: number }; match: { compared: number; mismatched: number } }[] };
-      expect(doc.ok).toBe(true);
+      const doctor = await runCli(['doctor', ...common, '--timeout', '5s'], { cwd: dir, timeoutMs: 30_000 });
+      expect(doctor.code, doctor.stdout).toBe(0);
+      const parity = await runCli(['parity', ...common, '--duration', '3s', '--jitter', '150ms', '--json'], { cwd: dir, timeoutMs: 30_000 });
+      expect(parity.code, parity.stderr).toBe(0);
+      const doc = JSON.parse(parity.stdout) as { ok: boolean; features: { name: string; wsTypes: string[]; expectedIntervalMs: number; rest: { ok: number; errors: number }; match: { compared: number } }[] };
       const by = Object.fromEntries(doc.features.map((f) => [f.name, f]));
       expect(by.account_balance!.wsTypes).toEqual(['balances']);
       expect(by.account_balance!.match.compared).toBeGreaterThan(0);
@@ -118,10 +125,14 @@ describe('init: the cutover map read from the code', () => {
       expect(by.positions!.rest).toMatchObject({ errors: 0 });
       expect(by.positions!.rest.ok).toBeGreaterThan(0);
       expect(by.intraday!.expectedIntervalMs).toBe(500); // 5 s at --speed 10
+      const verify = await runCli(['verify', '--shadow', '--session-length', '30s', ...common], { cwd: dir, timeoutMs: 60_000 });
+      expect(verify.code, verify.stdout).toBe(0);
     } finally {
       await sim.close();
+      await store.close();
+      await redis.dispose();
     }
-  });
+  }, 90_000);
 
   it('an existing config is merged: its own values and other keys kept (reported), --force takes the code\'s', async () => {
     const dir = copy('renamed');
