@@ -173,5 +173,9 @@ describe('init: the cutover map read from the code', () => {
     expect(bad.stderr).toMatch(/hint: give the folder that holds manage\.py/);
     const missing = await runCli(['init', '--path', join(BASE, 'nope')]);
     expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/error: --path .*nope: no such directory/);
+    const sarifAlone = await runCli(['init', '--path', empty, '--sarif', join(BASE, 'x.sarif')]);
+    expect(sarifAlone.code).toBe(2);
+    expect(sarifAlone.stderr).toMatch(/--sarif goes with --check/);
   });
 });

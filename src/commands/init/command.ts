@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import { action, jsonOption, type Register } from '../register.js';
 
 function list(value: string, previous: string[] = []): string[] {
@@ -44,6 +45,8 @@ Examples:
     const { runInit } = await import('./run.js');
     const { printInit } = await import('./render.js');
     const o = ctx.opts as { path: string; out?: string; dryRun?: boolean; force?: boolean; explain?: boolean; check?: boolean; clientDriven?: string[]; sarif?: string };
+    if (o.sarif && !o.check) throw new UsageError('--sarif goes with --check (it writes the problems --check finds)', 'thor-cutover init --check --sarif init.sarif');
+    if (o.check && (o.dryRun || o.force || o.out)) throw new UsageError('--check writes nothing: give it without --dry-run, --force or --out', 'thor-cutover init --check');
     const report = await runInit(ctx, {
       path: o.path, out: o.out, dryRun: Boolean(o.dryRun), force: Boolean(o.force), check: Boolean(o.check), clientDriven: o.clientDriven ?? [],
     });
