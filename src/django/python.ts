@@ -407,11 +407,16 @@ export function* walkExpr(e: Expr): Generator<Expr> {
 export function statementExprs(st: Token[]): Expr[] {
   const out: Expr[] = [];
   const r = new ExprReader(st, 0);
-  while (r.i < st.length) {
+  // Re-reading after an expression it cannot read is quadratic on a pathological statement
+  // (100,000 tokens of `a + b * c ...`): past this much work, the rest is not read.
+  let work = 0;
+  const budget = 64 * st.length + 10_000;
+  while (r.i < st.length && work < budget) {
     const before = r.i;
     const t = st[r.i]!;
     if (t.type === 'op' && (t.value === '(' || t.value === '[' || t.value === '{') || t.type === 'name' || t.type === 'string') {
       const e = r.expr();
+      work += r.i - before;
       if (e.t !== 'other') out.push(e);
       else {
         // Read again from after the first token: `return f(x)`, `x = {...}`, `await g(...)`.
