@@ -28,6 +28,11 @@ describe('Redis topologies the store supports', () => {
     expect(r.code).toBe(0);
     const s = await runCli(['status', '--json'], { env });
     expect(JSON.parse(s.stdout).features[0]).toMatchObject({ name: 'account_balance', enabled: true, source: 'redis' });
+    // The store's health is asked of each master, named in what it says.
+    const health = JSON.parse(s.stdout).storeHealth as { id: string; status: string; summary: string }[];
+    expect(health.find((h) => h.id === 'persistence')).toMatchObject({ status: 'warn' });
+    expect(health.find((h) => h.id === 'persistence')!.summary).toContain(`no persistence: 127.0.0.1:${node.port}: RDB snapshots off (save ""), AOF off`);
+    expect(health.find((h) => h.id === 'reset')).toMatchObject({ status: 'ok', summary: 'rev 1, 1 audit entry, 1 flag: consistent' });
     const slot = (k: string) => execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'keyslot', k]).toString().trim();
     expect(new Set(['{thor:cutover}:flags', '{thor:cutover}:rev', '{thor:cutover}:audit', '{thor:cutover}:verify:intraday'].map(slot)).size).toBe(1);
   });
@@ -44,6 +49,10 @@ describe('Redis topologies the store supports', () => {
     const c = master.client();
     expect(await c.hget('{thor:cutover}:flags', 'account_balance')).toBe('true');
     c.disconnect();
+    // Through the sentinel, the master's settings are the ones judged.
+    const health = JSON.parse((await runCli(['status', '--json'], { env })).stdout).storeHealth as { id: string; status: string; summary: string }[];
+    expect(health.find((h) => h.id === 'persistence')!.summary).toMatch(/^no persistence: RDB snapshots off/);
+    expect(health.find((h) => h.id === 'eviction')).toMatchObject({ status: 'ok', summary: 'maxmemory-policy noeviction' });
   });
 
   it('rediss:// against a plain-text port fails fast with a TLS error, exit 2', async () => {

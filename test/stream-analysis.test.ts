@@ -121,9 +121,10 @@ describe('FeatureMatcher', () => {
     m.addRest([item('t1', 100)], 2_100, 2_110);
     m.addRest([item('t2', 999)], 2_100, 2_110);
     m.addRest([item('t9', 100)], 2_100, 2_110);
-    // The agreeing one is decided at once; the others wait for their window.
+    // The agreeing one is decided at once; the others wait for their window, and a version
+    // WS never carried two more grace periods (a slow stream may still carry it).
     expect(decideAll(m, 2_120).map((d) => d.kind)).toEqual(['agree']);
-    const later = decideAll(m, 2_300);
+    const later = [...decideAll(m, 2_300), ...decideAll(m, 2_500)];
     expect(later.map((d) => d.kind)).toEqual(['mismatch', 'unmatched']);
     const mm = later[0]!;
     if (mm.kind !== 'mismatch') throw new Error('expected a mismatch');
@@ -150,9 +151,11 @@ describe('FeatureMatcher', () => {
     expect(decideAll(m, 1_080)).toEqual([]);
     m.addWs('ES M1', bar(4), 1_100);
     expect(decideAll(m, 1_110).map((d) => d.kind)).toEqual(['agree']);
-    // Nothing equal in the window: a mismatch against the nearest message.
+    // Nothing equal in the window, and WS never moves on past it: a mismatch against the
+    // nearest message, once two more grace periods have passed (to 1_430).
     m.addRest([bar(9)], 1_120, 1_130);
-    const d = decideAll(m, 1_300);
+    expect(decideAll(m, 1_400)).toEqual([]);
+    const d = decideAll(m, 1_500);
     expect(d.map((x) => x.kind)).toEqual(['mismatch']);
     if (d[0]!.kind === 'mismatch') expect(d[0]!.record.fields.map((f) => f.path)).toEqual(['close', 'volume']);
   });
@@ -161,11 +164,67 @@ describe('FeatureMatcher', () => {
     const m = new FeatureMatcher(feature('intraday'), opts);
     const bar = { symbol: 'NQ', timestamp: 'M1', open: 1, high: 1, low: 1, close: 1, volume: 1 };
     m.addRest([bar], 1_000, 1_010);
-    expect(decideAll(m, 1_200).map((d) => d.kind)).toEqual(['missing-ws']);
+    // The window (to 1_110) and two more grace periods (to 1_310) before it is called missing.
+    expect(decideAll(m, 1_300)).toEqual([]);
+    expect(decideAll(m, 1_350).map((d) => d.kind)).toEqual(['missing-ws']);
     m.addWs('NQ M1', { ...bar, close: 2 }, 900);
     m.addRest([bar], 1_300, 1_310);
     const d = decideAll(m, 1_500, () => true);
     expect(d).toMatchObject([{ kind: 'unmatched', reason: 'ws-gap' }]);
+  });
+
+  it('version mode: a REST version between two WS carried is a skipped state; the same version differing is a mismatch', () => {
+    const m = new FeatureMatcher(feature('account_balance'), opts);
+    const iso = (s: number) => new Date(Date.UTC(2026, 11, 3, 14, 30, s)).toISOString();
+    const item = (s: number, cash: number) => ({ account_id: 'A1', cash, portfolio_value: 10, buying_power: 5, timestamp: iso(s) });
+    m.addWs('A1', item(1, 100), 1_000);
+    // WS never carries second 2 (the channel layer dropped it); REST shows it, then WS moves on.
+    m.addRest([item(2, 101)], 1_010, 1_020);
+    m.addWs('A1', item(3, 102), 1_050);
+    // The same version as WS carried, with another cash: a disagreement.
+    m.addRest([item(3, 999)], 1_060, 1_070);
+    const d = decideAll(m, 1_200);
+    expect(d.map((x) => x.kind)).toEqual(['skipped', 'mismatch']);
+    if (d[0]!.kind !== 'skipped') throw new Error('expected a skipped state');
+    expect(d[0]!.record).toMatchObject({ key: 'A1', version: iso(2), fields: [{ path: 'cash', rest: 101, ws: 100 }, { path: 'timestamp' }] });
+  });
+
+  it('a REST item re-stamped at read time agrees when only its time stamp differs', () => {
+    const m = new FeatureMatcher(feature('account_balance'), opts);
+    const item = (ts: string, cash: number) => ({ account_id: 'A1', cash, portfolio_value: 10, buying_power: 5, timestamp: ts });
+    m.addWs('A1', item('2026-12-03T14:30:01.000Z', 100), 1_000);
+    m.addRest([item('2026-12-03T14:30:01.870Z', 100)], 1_010, 1_020);
+    m.addRest([item('2026-12-03T14:30:01.900Z', 555)], 1_010, 1_020);
+    const d = decideAll(m, 1_400);
+    expect(d).toMatchObject([{ kind: 'agree', restamped: true }, { kind: 'unmatched', reason: 'version-not-carried' }]);
+  });
+
+  it('window mode: a bar state between two WS carried is skipped; a field WS holds steady that REST shows otherwise is a mismatch', () => {
+    const m = new FeatureMatcher(feature('intraday'), opts);
+    const bar = (close: number, open = 1) => ({ symbol: 'ES', timestamp: 'M1', open, high: Math.max(5, close), low: 1, close, volume: close * 10 });
+    m.addWs('ES M1', bar(2), 1_000);
+    m.addWs('ES M1', bar(3), 1_010);
+    // REST shows close 4 (volume 40), which WS never carried: WS went from 3 to 5.
+    m.addRest([bar(4)], 1_020, 1_030);
+    m.addWs('ES M1', bar(5), 1_060);
+    expect(decideAll(m, 1_200).map((d) => d.kind)).toEqual(['skipped']);
+    // open is 1 in every WS message; REST says 7: no timing explains that.
+    m.addRest([bar(6, 7)], 1_220, 1_230);
+    m.addWs('ES M1', bar(8), 1_260);
+    const d = decideAll(m, 1_400);
+    expect(d.map((x) => x.kind)).toEqual(['mismatch']);
+    if (d[0]!.kind === 'mismatch') expect(d[0]!.record.fields.map((f) => f.path)).toContain('open');
+  });
+
+  it('window mode: one wrong WS message is a mismatch even though the next one moves on', () => {
+    const m = new FeatureMatcher(feature('intraday'), opts);
+    const bar = (close: number, open = 1) => ({ symbol: 'ES', timestamp: 'M1', open, high: 9, low: 1, close, volume: close * 10 });
+    m.addWs('ES M1', bar(2), 1_000);
+    m.addWs('ES M1', bar(3), 1_010);
+    m.addWs('ES M1', bar(4, 2), 1_020); // drifted: open 2 where the state has 1
+    m.addRest([bar(4)], 1_025, 1_030);
+    m.addWs('ES M1', bar(5), 1_060);
+    expect(decideAll(m, 1_300).map((d) => d.kind)).toEqual(['mismatch']);
   });
 
   it('volatile fields (REST differs from itself) are noise, not mismatches', () => {

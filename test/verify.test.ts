@@ -307,7 +307,7 @@ describe('verify: preconditions, limits, interruptions', () => {
     expect((await records(p, 'account_balance'))[0]).toMatchObject({ verdict: 'inconclusive', stopReason: 'interrupted' });
   }, 30_000);
 
-  it('Redis going away mid-run does not lose the verdict: written once it is back, or said so (exit code kept)', async () => {
+  it('Redis going away mid-run does not lose the verdict: written once it is back, or said so (exit code kept); back empty, it fails the precondition', async () => {
     const s = await sim();
     const back = await new TestRedis().start();
     const gone = await new TestRedis().start();
@@ -321,13 +321,16 @@ describe('verify: preconditions, limits, interruptions', () => {
       await new Promise((res) => setTimeout(res, 1_500));
       await back.start(); // same port, empty: nothing persisted
       const [ra, rb] = await Promise.all([a.done, b.done]);
-      expect(ra.code).toBe(0);
-      expect(ra.stdout).toMatch(/^verdict: PASS \(exit 0\)$/m);
+      // The store came back without the flag: the backend falls back to REST with no
+      // event, and verify says so (PROTOCOL.md section 3, "Flags that vanish").
+      expect(ra.code).toBe(1);
+      expect(ra.stdout).toMatch(/^verdict: FAIL \(exit 1\)$/m);
+      expect(ra.stdout).toMatch(/account_balance precondition: the flag was not on for the whole session: account_balance off at [\d:.]+ UTC: the flags hash no longer has account_balance \(the store was restarted empty, flushed, or evicted the key\?\)/);
       const c = back.client();
       try {
         const list = (await c.lrange(`${p}:verify:account_balance`, 0, -1)).map((x) => JSON.parse(x));
         expect(list).toHaveLength(1);
-        expect(list[0]).toMatchObject({ verdict: 'pass', sessions: 1 });
+        expect(list[0]).toMatchObject({ verdict: 'fail', sessions: 1 });
       } finally { c.disconnect(); }
       expect(rb.code).toBe(0);
       expect(rb.stdout).toMatch(/^verdict: PASS \(exit 0\)$/m);

@@ -7,6 +7,8 @@ import { register as history } from './history/command.js';
 import { register as audit } from './audit/command.js';
 import { register as doctor } from './doctor/command.js';
 import { register as verify } from './verify/command.js';
+import { register as gate } from './gate/command.js';
+import { register as monitor } from './monitor/command.js';
 import { register as parity } from './parity/command.js';
 import { register as demo } from './demo/command.js';
 import { register as init } from './init/command.js';
@@ -15,4 +17,4 @@ import { register as init } from './init/command.js';
  * Every command registers its options here; its logic is imported lazily inside the
  * action, so `status` never loads ws, undici or the analysis engine.
  */
-export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, init, verify, parity, doctor, demo];
+export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, init, verify, monitor, gate, parity, doctor, demo];

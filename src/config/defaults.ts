@@ -9,6 +9,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   intervalTolerance: 0.2,
   maxMissedBeats: 0,
   maxMismatchRate: 0,
+  // channels_redis drops group messages when a consumer's channel is full: a healthy
+  // backend under load loses a fraction of a percent. More than 1% is a channel layer
+  // that is too small or a consumer that cannot keep up.
+  maxSkippedRate: 0.01,
   maxReconnects: 0,
   minMessages: 3,
   maxStalenessMs: 10_000,
@@ -22,6 +26,7 @@ export const DEFAULT_BACKEND: BackendConfig = {
   wsUrl: '',
   wsPath: '/ws/',
   token: null,
+  tokenFrom: null,
   tokenIn: 'both',
   flagsPath: '/api/cutover/flags/',
   healthPath: '/healthz',

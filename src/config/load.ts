@@ -92,7 +92,7 @@ const FEATURE_FIELDS = [
   'streamKey', 'versionField', 'requiredFields', 'fieldMap', 'ignoreFields', 'tolerance', 'accountScoped',
   'legacy', 'thresholds',
 ] as const;
-const THRESHOLD_FIELDS = ['intervalTolerance', 'maxMissedBeats', 'maxMismatchRate', 'maxReconnects', 'minMessages', 'maxStaleness'] as const;
+const THRESHOLD_FIELDS = ['intervalTolerance', 'maxMissedBeats', 'maxMismatchRate', 'maxSkippedRate', 'maxReconnects', 'minMessages', 'maxStaleness'] as const;
 const CADENCES: Cadence[] = ['periodic', 'event', 'on-change'];
 
 function readThresholds(raw: Json | undefined, loc: string, p: Problems, base: Thresholds): Thresholds {
@@ -101,10 +101,13 @@ function readThresholds(raw: Json | undefined, loc: string, p: Problems, base: T
   unknownKeys(raw, THRESHOLD_FIELDS, loc, p);
   const rate = num(raw, 'maxMismatchRate', loc, p);
   if (rate !== undefined && rate > 1) p.add(`${loc}.maxMismatchRate`, 'a fraction from 0 to 1', rate);
+  const skipped = num(raw, 'maxSkippedRate', loc, p);
+  if (skipped !== undefined && skipped > 1) p.add(`${loc}.maxSkippedRate`, 'a fraction from 0 to 1', skipped);
   return {
     intervalTolerance: num(raw, 'intervalTolerance', loc, p) ?? base.intervalTolerance,
     maxMissedBeats: num(raw, 'maxMissedBeats', loc, p) ?? base.maxMissedBeats,
     maxMismatchRate: rate !== undefined && rate <= 1 ? rate : base.maxMismatchRate,
+    maxSkippedRate: skipped !== undefined && skipped <= 1 ? skipped : base.maxSkippedRate,
     maxReconnects: num(raw, 'maxReconnects', loc, p) ?? base.maxReconnects,
     minMessages: num(raw, 'minMessages', loc, p) ?? base.minMessages,
     maxStalenessMs: duration(raw, 'maxStaleness', loc, p) ?? base.maxStalenessMs,
@@ -334,7 +337,12 @@ export function loadConfig(inputs: ConfigInputs): Config {
   prefix = inputs.prefix ?? (env.THOR_CUTOVER_PREFIX || undefined) ?? prefix;
   backend.url = inputs.url ?? (env.THOR_CUTOVER_URL || undefined) ?? backend.url;
   const explicitWs = inputs.wsUrl ?? (env.THOR_CUTOVER_WS_URL || undefined);
+  const fileToken = backend.token;
   backend.token = inputs.token ?? (env.THOR_CUTOVER_TOKEN || undefined) ?? backend.token;
+  backend.tokenFrom = inputs.token !== undefined ? '--token'
+    : env.THOR_CUTOVER_TOKEN ? 'THOR_CUTOVER_TOKEN'
+    : fileToken ? `backend.token in ${file?.path ?? 'the config file'}`
+    : null;
 
   // cross-field checks on the merged result
   let parsedBase: URL | null = null;

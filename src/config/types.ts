@@ -29,6 +29,11 @@ export interface Thresholds {
   maxMissedBeats: number;
   /** Mismatched REST polls / compared REST polls. */
   maxMismatchRate: number;
+  /**
+   * Skipped states (REST showed a state WS never carried, between two it did) / REST items
+   * decided. A run fails only when its count is more than this rate can explain.
+   */
+  maxSkippedRate: number;
   /** WS reconnects allowed per session. */
   maxReconnects: number;
   /** Fewer messages than this in a session makes the verdict inconclusive. */
@@ -100,6 +105,8 @@ export interface BackendConfig {
   wsUrl: string;
   wsPath: string;
   token: string | null;
+  /** Where the token was read from, for messages: "--token", "THOR_CUTOVER_TOKEN", "backend.token in FILE"; null without one. */
+  tokenFrom: string | null;
   /** Where the token goes on the WS handshake. REST always sends the bearer header. */
   tokenIn: 'query' | 'header' | 'both';
   flagsPath: string;

@@ -15,3 +15,8 @@ export function formatMs(ms: number | null): string {
 export function formatRate(rate: number): string {
   return `${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 1)}%`;
 }
+
+/** An instant as a time of day, UTC, to the millisecond: "14:32:05.120 UTC". */
+export function formatTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 23)} UTC`;
+}

@@ -7,14 +7,16 @@ import { UsageError } from '../errors.js';
  * (POST /_sim/faults). Each one is observable from a plain WS/HTTP client, which is how the
  * tests and the parity/verify commands find them.
  */
-export type FaultKind = 'drift' | 'slow' | 'drop' | 'missing' | 'error' | 'disconnect' | 'rest500' | 'stall' | 'badframes';
+export type FaultKind =
+  | 'drift' | 'slow' | 'drop' | 'missing' | 'error' | 'disconnect' | 'rest500' | 'stall' | 'badframes'
+  | 'nohandler' | 'auth' | 'lossy' | 'restamp';
 
 export interface FaultSpec {
   kind: FaultKind;
   feature?: string;
-  /** drop: the key value (a symbol, a market id); missing: the field name. */
+  /** drop: the key value (a symbol, a market id); missing: the field name; auth: close or refuse. */
   key?: string;
-  /** drift: every Nth message; slow: factor; rest500: fraction; error/disconnect/badframes: rehearsal seconds. */
+  /** drift: every Nth message; slow: factor; rest500/lossy: fraction; error/disconnect/badframes: rehearsal seconds. */
   value?: number;
 }
 
@@ -29,6 +31,10 @@ export const FAULT_HELP: [string, string][] = [
   ['rest500=<feature>:<fraction>', "that fraction (0..1) of the feature's REST calls answer 500"],
   ['stall=<feature>', "the feature's REST endpoint never answers (past any client timeout)"],
   ['badframes=<seconds>', 'a non-JSON or truncated WS frame every <seconds>'],
+  ['nohandler=<feature>', "the consumer has no handler for the feature's type: each socket is closed 1011 when it is broadcast (never delivered)"],
+  ['auth=<close|refuse>', 'a socket without the right token (--token) is accepted then closed 4401 (close), or its handshake refused 403 (refuse)'],
+  ['lossy=<feature>:<fraction>', "that fraction (0..1) of the feature's WS messages is dropped, as a full channel layer does (REST stays right)"],
+  ['restamp=<feature>', "REST re-stamps the feature's items: their timestamp is the time of the read, not of the state"],
 ];
 
 const KINDS = new Set<string>(FAULT_HELP.map(([s]) => s.slice(0, s.indexOf('='))));
@@ -74,17 +80,23 @@ export function parseFault(spec: string): FaultSpec {
       if (!key) throw bad(spec, kind === 'drop' ? 'names no key (drop=intraday:NQ)' : 'names no field (missing=positions:timestamp)');
       return { kind: kind as FaultKind, feature, key };
     }
-    case 'rest500': {
+    case 'rest500':
+    case 'lossy': {
       const [feature, f] = featureArg();
       const value = Number(f);
-      if (!Number.isFinite(value) || value < 0 || value > 1 || f === '') throw bad(spec, 'fraction must be between 0 and 1 (rest500=positions:0.2)');
-      return { kind: 'rest500', feature, value };
+      if (!Number.isFinite(value) || value < 0 || value > 1 || f === '') throw bad(spec, `fraction must be between 0 and 1 (${kind}=positions:0.2)`);
+      return { kind: kind as FaultKind, feature, value };
     }
-    case 'stall': {
+    case 'stall':
+    case 'nohandler':
+    case 'restamp': {
       const [feature, rest] = featureArg();
-      if (rest) throw bad(spec, 'takes only a feature (stall=positions)');
-      return { kind: 'stall', feature };
+      if (rest) throw bad(spec, `takes only a feature (${kind}=positions)`);
+      return { kind: kind as FaultKind, feature };
     }
+    case 'auth':
+      if (arg !== 'close' && arg !== 'refuse') throw bad(spec, 'takes close or refuse (auth=close)');
+      return { kind: 'auth', key: arg };
     case 'error':
     case 'disconnect':
     case 'badframes':
@@ -98,7 +110,10 @@ export function formatFault(f: FaultSpec): string {
   switch (f.kind) {
     case 'drop':
     case 'missing': return `${f.kind}=${f.feature}:${f.key}`;
-    case 'stall': return `stall=${f.feature}`;
+    case 'stall':
+    case 'nohandler':
+    case 'restamp': return `${f.kind}=${f.feature}`;
+    case 'auth': return `auth=${f.key}`;
     case 'error':
     case 'disconnect':
     case 'badframes': return `${f.kind}=${f.value}s`;
@@ -138,6 +153,11 @@ export class FaultSet {
   private readonly slowBy = new Map<string, number>();
   private readonly rest500 = new Map<string, number>();
   private readonly stalls = new Set<string>();
+  private readonly noHandlers = new Set<string>();
+  private readonly lossBy = new Map<string, number>();
+  private readonly restamps = new Set<string>();
+  /** Sockets without the right token: closed 4401 after the handshake, or refused 403. */
+  readonly auth: 'close' | 'refuse' | null;
   /** WS messages sent per feature, for "every Nth". */
   private readonly counts = new Map<string, number>();
 
@@ -151,7 +171,25 @@ export class FaultSet {
       else if (f.kind === 'slow') this.slowBy.set(feature, f.value!);
       else if (f.kind === 'rest500') this.rest500.set(feature, f.value!);
       else if (f.kind === 'stall') this.stalls.add(feature);
+      else if (f.kind === 'nohandler') this.noHandlers.add(feature);
+      else if (f.kind === 'lossy') this.lossBy.set(feature, f.value!);
+      else if (f.kind === 'restamp') this.restamps.add(feature);
     }
+    this.auth = (list.find((f) => f.kind === 'auth')?.key as 'close' | 'refuse' | undefined) ?? null;
+  }
+
+  /** The consumer has no handler for this feature's type: broadcasting it closes the socket. */
+  noHandler(feature: string): boolean {
+    return this.noHandlers.has(feature);
+  }
+
+  /** The share of this feature's WS messages the channel layer drops. */
+  lossFraction(feature: string): number {
+    return this.lossBy.get(feature) ?? 0;
+  }
+
+  restamped(feature: string): boolean {
+    return this.restamps.has(feature);
   }
 
   /** True when a WS payload of this feature may be changed, so the caller can skip the work. */

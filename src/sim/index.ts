@@ -3,6 +3,6 @@ export { startSimulator, DEFAULT_SESSION_OPEN_MS, DEFAULT_SESSION_CLOSED_MS } fr
 export type { Simulator, SimulatorOptions, SimulatorStats } from './server.js';
 export { parseFault, formatFault, FAULT_HELP } from './faults.js';
 export type { FaultSpec, FaultKind } from './faults.js';
-export type { FlagsView } from './flags.js';
+export type { FlagsView } from '../store/watch.js';
 export { DEFAULT_SYMBOLS, ACCOUNT_ID } from './market.js';
 export type { AccountBalance, PositionsPayload, Position, Bar, MarketStatus } from './market.js';

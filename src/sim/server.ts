@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { MemoryFlagStore } from '../store/memory.js';
 import type { FlagStore } from '../store/types.js';
 import { checkFaults, FaultSet, formatFault, toFault, type FaultSpec } from './faults.js';
-import { FlagWatcher, type FlagsView } from './flags.js';
+import { FlagWatcher, type FlagsView } from '../store/watch.js';
 import { DEFAULT_SYMBOLS, MarketState, RehearsalClock } from './market.js';
 import { streamFor, type Random } from './random.js';
 
@@ -40,6 +40,8 @@ export interface SimulatorStats {
   frames: number;
   /** Clients terminated for not reading (send buffer over the limit). */
   slowClientsDropped: number;
+  /** WebSocket handshakes asked for (accepted or not): how hard clients retry. */
+  upgrades: number;
   tick: number;
 }
 
@@ -164,7 +166,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const clients = new Set<Client>();
   const timers = new Set<NodeJS.Timeout>();
   const faultTimers = new Set<NodeJS.Timeout>();
-  const stats: SimulatorStats = { clients: 0, messages: {}, frames: 0, slowClientsDropped: 0, tick: 0 };
+  const stats: SimulatorStats = { clients: 0, messages: {}, frames: 0, slowClientsDropped: 0, upgrades: 0, tick: 0 };
   let lastFrame = '';
   let stopped = false;
 
@@ -215,12 +217,31 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
   };
 
+  /**
+   * A consumer with no handler for a type (fault nohandler): Channels raises when the group
+   * message arrives and the socket is closed with 1011; the frame never reaches the client.
+   * The close is deferred a turn, as the raise happens when the consumer reads the message:
+   * other types broadcast in the same job run still arrive first.
+   */
+  const closeUnhandled = (s: Served) => {
+    setImmediate(() => {
+      for (const c of clients) {
+        if ((s.scoped && !c.authed) || c.ws.readyState !== WebSocket.OPEN) continue;
+        c.ws.close(1011);
+      }
+    });
+  };
+
   /** The WS messages of these payloads under the active faults (a dropped key sends nothing). */
   const emit = (s: Served, payloads: readonly object[]) => {
     if (clients.size === 0) return;
+    if (faults.noHandler(s.cfg.name)) { if (payloads.length) closeUnhandled(s); return; }
     const touched = faults.touchesWs(s.cfg.name);
+    const loss = faults.lossFraction(s.cfg.name);
     const texts: string[] = [];
     for (const payload of payloads) {
+      // A full channel layer drops the group message for a consumer (lossy): it never goes out.
+      if (loss > 0 && faultRnd() < loss) continue;
       const data = touched ? faults.applyWs(s.cfg, payload) : payload;
       if (data) texts.push(JSON.stringify({ type: s.type, data }));
     }
@@ -346,7 +367,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
     const fraction = faults.rest500Fraction(s.cfg.name);
     if (fraction > 0 && faultRnd() < fraction) return json(res, 500, { detail: 'simulated server error (fault rest500)' });
-    const raw = s.rest();
+    let raw = s.rest();
+    // restamp: the REST view stamps each item when it is read, not when the state was made.
+    if (faults.restamped(s.cfg.name)) {
+      const now = iso();
+      raw = Array.isArray(raw) ? raw.map((i: object) => ({ ...i, timestamp: now })) : { ...(raw as object), timestamp: now };
+    }
     const fieldMap = s.cfg.fieldMap;
     const mapped = Object.keys(fieldMap).length === 0 ? raw
       : Array.isArray(raw) ? raw.map((i: object) => renameFields(i, fieldMap)) : renameFields(raw as object, fieldMap);
@@ -369,12 +395,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://sim');
+    stats.upgrades += 1;
     if (trimSlash(url.pathname) !== wsPath || stopped) return refuse(socket, 404, 'Not Found');
     const presented = url.searchParams.get('token') ?? bearer(req);
+    const rightToken = token !== null && presented === token;
+    // Fault auth: what real consumers do with a bad or missing token (PROTOCOL.md section 3).
+    if (faults.auth === 'refuse' && !rightToken) return refuse(socket, 403, 'Forbidden');
     // A wrong token is refused outright; no token still gets the public features.
     if (token && presented !== null && presented !== token) return refuse(socket, 401, 'Unauthorized');
     const authed = !token || presented === token;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (faults.auth === 'close' && !rightToken) {
+        ws.on('error', () => ws.terminate());
+        ws.close(4401, 'unauthorized');
+        return;
+      }
       const client: Client = { ws, authed };
       clients.add(client);
       stats.clients = clients.size;

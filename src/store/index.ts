@@ -31,6 +31,9 @@ export function inProcessStore(url: string): FlagStore {
     pushVerify: (f, r) => store.pushVerify(f, r),
     verifyReports: (f, n) => store.verifyReports(f, n),
     ping: () => store.ping(),
+    beat: (info, ttl) => store.beat(info, ttl),
+    monitorBeat: () => store.monitorBeat(),
+    health: () => store.health(),
     close: async () => {},
   };
   return handle;

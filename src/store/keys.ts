@@ -9,6 +9,8 @@ export interface StoreKeys {
   audit: string;
   events: string;
   verify(feature: string): string;
+  /** A running monitor's heartbeat (JSON, with a TTL: gone when the monitor is). */
+  monitor: string;
 }
 
 export function storeKeys(prefix: string): StoreKeys {
@@ -18,6 +20,7 @@ export function storeKeys(prefix: string): StoreKeys {
     audit: `${prefix}:audit`,
     events: `${prefix}:events`,
     verify: (feature) => `${prefix}:verify:${feature}`,
+    monitor: `${prefix}:monitor`,
   };
 }
 

@@ -75,6 +75,20 @@ export class MemoryFlagStore implements FlagStore {
     return 0;
   }
 
+  private monitor: { info: unknown; until: number } | null = null;
+
+  async beat(info: object, ttlMs: number): Promise<void> {
+    this.monitor = { info: JSON.parse(JSON.stringify(info)), until: Date.now() + ttlMs };
+  }
+
+  async monitorBeat(): Promise<unknown> {
+    return this.monitor && this.monitor.until > Date.now() ? this.monitor.info : null;
+  }
+
+  async health(): Promise<null> {
+    return null;
+  }
+
   async close(): Promise<void> {
     this.events.removeAllListeners();
   }

@@ -2,6 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import { redactText, redactUrl } from '../redact.js';
 import { CHANGE_SCRIPT } from './change.lua.js';
+import { judgeHealth, parseInfo, type HealthFinding, type KeyFacts, type ServerFacts } from './health.js';
 import { AUDIT_MAXLEN, VERIFY_KEEP, storeKeys, type StoreKeys } from './keys.js';
 import type {
   AuditEntry, ChangeOutcome, ChangeRequest, ConnectionState, FlagEvent, FlagSnapshot, FlagStore, Subscription,
@@ -122,6 +123,40 @@ function parseAudit(id: string, fields: string[]): AuditEntry {
     at: m.get('at') ?? '',
     forced: m.get('forced') === 'true',
   };
+}
+
+/** How far back the reset check reads the audit stream for each feature's last write. */
+const HEALTH_AUDIT_SCAN = 2_000;
+
+const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0]!;
+
+/**
+ * One server's persistence and eviction settings. INFO answers on most managed Redis
+ * (ElastiCache, Memorystore) where CONFIG is renamed or refused; `save` has no INFO field,
+ * so RDB snapshots need CONFIG GET, and "could not check" is an answer, not an error.
+ */
+async function serverFacts(node: string, client: Redis): Promise<ServerFacts> {
+  const facts: ServerFacts = { node, save: null, aof: null, policy: null, maxmemory: null, uptimeS: null, refused: [] };
+  const [info, save] = await Promise.all([
+    client.info().then((t) => parseInfo(t), (err: unknown) => { facts.refused.push(`INFO refused: ${firstLine(err)}`); return null; }),
+    client.config('GET', 'save').then((r) => r as string[], (err: unknown) => { facts.refused.push(`CONFIG GET refused: ${firstLine(err)}`); return null; }),
+  ]);
+  if (save && save.length >= 2) facts.save = save[1]!;
+  if (info) {
+    const num = (key: string) => (info.has(key) && Number.isFinite(Number(info.get(key))) ? Number(info.get(key)) : null);
+    if (info.has('aof_enabled')) facts.aof = info.get('aof_enabled') === '1';
+    facts.policy = info.get('maxmemory_policy') ?? null;
+    facts.maxmemory = num('maxmemory');
+    facts.uptimeS = num('uptime_in_seconds');
+  } else if (save) {
+    // INFO refused but CONFIG allowed: read the rest from CONFIG.
+    const get = async (name: string) => ((await client.config('GET', name)) as string[])[1] ?? null;
+    const [aof, policy, maxmemory] = await Promise.all([get('appendonly'), get('maxmemory-policy'), get('maxmemory')]);
+    facts.aof = aof === null ? null : aof === 'yes';
+    facts.policy = policy;
+    facts.maxmemory = maxmemory === null ? null : Number(maxmemory);
+  }
+  return facts;
 }
 
 export class RedisFlagStore implements FlagStore {
@@ -275,13 +310,68 @@ export class RedisFlagStore implements FlagStore {
     });
   }
 
+  beat(info: object, ttlMs: number): Promise<void> {
+    return this.run(async () => {
+      await this.client.set(this.keys.monitor, JSON.stringify(info), 'PX', Math.max(1, Math.round(ttlMs)));
+    });
+  }
+
+  monitorBeat(): Promise<unknown> {
+    return this.run(async () => {
+      const raw = await this.client.get(this.keys.monitor);
+      if (raw === null) return null;
+      try { return JSON.parse(raw) as unknown; } catch { return null; }
+    });
+  }
+
+  health(features: string[]): Promise<HealthFinding[]> {
+    return this.run(async () => {
+      // The flag keys share one slot, but which master holds it moves with resharding: a
+      // Cluster is judged by its worst master.
+      const nodes: { node: string; client: Redis }[] = this.client instanceof Cluster
+        ? this.client.nodes('master').map((n) => ({ node: `${n.options.host}:${n.options.port}`, client: n }))
+        : [{ node: '', client: this.client }];
+      const [servers, keys] = await Promise.all([Promise.all(nodes.map((n) => serverFacts(n.node, n.client))), this.keyFacts(features)]);
+      return judgeHealth(servers, keys);
+    });
+  }
+
+  private async keyFacts(features: string[]): Promise<KeyFacts> {
+    const k = this.keys;
+    const verifyKeys = features.map((f) => k.verify(f));
+    const p = this.client.pipeline()
+      .exists(k.flags).hkeys(k.flags).get(k.rev).xlen(k.audit)
+      .xrevrange(k.audit, '+', '-', 'COUNT', HEALTH_AUDIT_SCAN)
+      .pttl(k.flags).pttl(k.rev).pttl(k.audit);
+    for (const key of verifyKeys) p.exists(key);
+    const res = await p.exec();
+    if (!res) throw new Error('pipeline aborted');
+    const failed = res.find(([e]) => e);
+    if (failed) throw failed[0];
+    const v = res.map(([, r]) => r);
+    const audit = (v[4] as [string, string[]][]).map(([id, f]) => parseAudit(id, f));
+    const audited = new Map<string, { feature: string; to: boolean; rev: number; at: string }>();
+    for (const e of audit) if (!audited.has(e.feature)) audited.set(e.feature, { feature: e.feature, to: e.to, rev: e.rev, at: e.at });
+    const ttls = [k.flags, k.rev, k.audit].map((key, i) => ({ key, ms: Number(v[5 + i]) })).filter((t) => t.ms > 0);
+    return {
+      flagsKey: k.flags, revKey: k.rev, auditKey: k.audit,
+      flagFields: Number(v[0]) ? (v[1] as string[]) : null,
+      rev: v[2] === null ? null : Number(v[2]),
+      auditLength: Number(v[3]),
+      auditLastRev: audit.length ? audit[0]!.rev : null,
+      audited: [...audited.values()],
+      verifyKeys: verifyKeys.filter((_, i) => Number(v[8 + i]) > 0),
+      ttls,
+    };
+  }
+
   /**
    * Delete every key under this store's prefix. Only for a throw-away prefix (the demo's):
    * deliberately not on the FlagStore interface, so no command can reach it by accident.
    */
   dropPrefix(features: string[]): Promise<void> {
     return this.run(async () => {
-      await this.client.del(this.keys.flags, this.keys.rev, this.keys.audit, ...features.map((f) => this.keys.verify(f)));
+      await this.client.del(this.keys.flags, this.keys.rev, this.keys.audit, this.keys.monitor, ...features.map((f) => this.keys.verify(f)));
     });
   }
 

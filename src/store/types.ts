@@ -1,3 +1,5 @@
+import type { HealthFinding } from './health.js';
+
 /** The flag store behind every command: Redis in production, in-process for the demo. */
 
 export interface FlagSnapshot {
@@ -69,5 +71,15 @@ export interface FlagStore {
   verifyReports(feature: string, limit: number): Promise<unknown[]>;
   /** Round-trip time in ms. */
   ping(): Promise<number>;
+  /** A running monitor says so: `info` (JSON) under the monitor key, expiring after ttlMs unless renewed. */
+  beat(info: object, ttlMs: number): Promise<void>;
+  /** The running monitor's last heartbeat, or null when none is running. */
+  monitorBeat(): Promise<unknown>;
+  /**
+   * Can this store silently forget (persistence, eviction), and does it look reset?
+   * `features`: the configured ones, whose verify records count as traces. The in-process
+   * store returns null: it forgets at exit by design.
+   */
+  health(features: string[]): Promise<HealthFinding[] | null>;
   close(): Promise<void>;
 }

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { formatMs, formatRate } from '../output/units.js';
 import type { Config, FeatureConfig } from '../config/types.js';
+import type { CloseRecord } from './closes.js';
+import { judgeScope } from './findings.js';
 import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type MismatchRecord, type StalenessResult } from './match.js';
 import { NoiseTracker } from './noise.js';
 import { RestClient, RestPoller, type PollResult, type RestOutcome } from './rest-poller.js';
 import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
 import { BucketArena, intervalLimits, IntervalStats, LoopStalls, Quantiles, type IntervalKind, type IntervalLimits } from './stats.js';
 import type {
-  ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, Finding, KeyIntervalStats,
+  ConnectionCounters, DriftCount, DriftKind, EngineSnapshot, FeatureStats, KeyIntervalStats,
   ScopeSnapshot, StreamEvent, StreamEventType, TypeStats,
 } from './types.js';
 import { WsClient, type WsMessage } from './ws-client.js';
@@ -50,6 +51,8 @@ export interface EngineOptions {
 type Listener<K extends StreamEventType> = (e: Extract<StreamEvent, { type: K }>) => void;
 
 const SIDE_TYPES = new Set(['heartbeat', 'error_message', 'pong']);
+/** Server closes kept per scope for the close diagnosis (closes.ts). */
+const MAX_CLOSES = 50;
 /** Stream keys tracked per feature (each costs a histogram of ~8 KB). */
 const MAX_KEYS = 5_000;
 
@@ -82,7 +85,11 @@ class FeatureCounters {
   unmatched = 0;
   readonly unmatchedByReason: Record<string, number> = {};
   missingOnWs = 0;
+  readonly missingOnWsKeys: string[] = [];
   readonly mismatches: MismatchRecord[] = [];
+  skipped = 0;
+  readonly skippedSamples: MismatchRecord[] = [];
+  restamped = 0;
   staleChanges = 0;
   staleMax: number | null = null;
   stale = 0;
@@ -98,7 +105,7 @@ class FeatureCounters {
 class Scope {
   readonly f: FeatureCounters[];
   readonly conn: ConnectionCounters = {
-    reconnects: 0, gaps: 0, maxGapMs: 0, totalGapMs: 0, missedAcrossGaps: 0, badFrames: 0, errorMessages: 0, errorSamples: [], badFrameSamples: [],
+    reconnects: 0, gaps: 0, maxGapMs: 0, totalGapMs: 0, missedAcrossGaps: 0, badFrames: 0, errorMessages: 0, errorSamples: [], badFrameSamples: [], closes: [],
   };
   closedAt: number | null = null;
 
@@ -169,6 +176,9 @@ export class Engine extends EventEmitter {
   private heartbeats = 0;
   private readonly stalls = new LoopStalls();
   private heartbeatFlags: Record<string, boolean> | null = null;
+  /** The last frame's type and arrival: what was in flight when the server closed the socket. */
+  private lastFrame: { type: string | null; at: number } = { type: null, at: 0 };
+  private lastReconnect: { gapMs: number; missed: number } | null = null;
   private contact: Promise<{ ws: boolean; rest: boolean; wsError: string | null; restError: string | null }> | null = null;
 
   constructor(opts: EngineOptions) {
@@ -194,10 +204,12 @@ export class Engine extends EventEmitter {
         noise,
         matcher: new FeatureMatcher(cfg, {
           graceMs,
-          // Long enough for the slowest REST answer plus the window on both sides.
-          retentionMs: restTimeout + 2 * graceMs + 1_000,
+          // Long enough for the slowest REST answer, the window on both sides and the wait
+          // for WS to move on past a skipped state (match.ts).
+          retentionMs: restTimeout + 4 * graceMs + 1_000,
           maxStalenessMs: stalenessMs,
           noise,
+          streamLastAt: (stream) => this.runtimes[idx]?.keys.get(stream)?.lastAt ?? null,
         }),
         wsStreamFields: cfg.streamKey.map((k) => restToWs.get(k) ?? k),
         streamIsKeyPrefix: cfg.streamKey.length > 0 && cfg.streamKey.length <= cfg.key.length && cfg.streamKey.every((f, i) => cfg.key[i] === f),
@@ -341,11 +353,22 @@ export class Engine extends EventEmitter {
     });
     ws.on('close', (e) => {
       if (e.wasOpen) this.downSince = e.at;
+      if (e.wasOpen && this.running) {
+        const rec: CloseRecord = {
+          at: e.at, code: e.code, reason: e.reason.slice(0, 120), lastType: this.lastFrame.type,
+          sinceLastFrameMs: this.lastFrame.type === null ? null : e.at - this.lastFrame.at,
+        };
+        this.eachScope((s) => {
+          s.conn.closes.push(rec);
+          if (s.conn.closes.length > MAX_CLOSES) s.conn.closes.shift();
+        });
+      }
       // A gap is not an interval: the next message of each stream starts afresh.
       for (const rt of this.runtimes) for (const k of rt.keys.values()) k.last = null;
       this.fire({ type: 'ws-close', at: e.at, code: e.code, reason: e.reason });
     });
     ws.on('error', (e) => this.fire({ type: 'ws-error', at: e.at, message: e.message, handshakeStatus: e.handshakeStatus }));
+    ws.on('auth-failed', (e) => this.fire({ type: 'auth-failed', ...e }));
     ws.on('state', (state) => this.fire({ type: 'ws-state', at: Date.now(), state }));
     ws.on('reconnect', (e) => {
       let missed = 0;
@@ -360,7 +383,8 @@ export class Engine extends EventEmitter {
         s.conn.maxGapMs = Math.max(s.conn.maxGapMs, e.gapMs);
         s.conn.missedAcrossGaps += missed;
       });
-      // A session that opened while we were away was not seen from its start: partial.
+      this.lastReconnect = { gapMs: e.gapMs, missed };
+      // A session that opens next may have opened while we were away: it is charged this gap.
       this.market?.onReconnect();
       this.fire({ type: 'reconnect', at: e.at, gapMs: e.gapMs, missedMessages: missed });
     });
@@ -394,6 +418,8 @@ export class Engine extends EventEmitter {
     }
     ts.count += 1;
     ts.lastAt = at;
+    this.lastFrame.type = m.type;
+    this.lastFrame.at = at;
     const data = m.data;
     // Sessions first, so the message that opens a session lands in it.
     if (m.type === this.statusType && this.market) this.applySessionChange(this.market.onStatus(data, at), at);
@@ -436,7 +462,15 @@ export class Engine extends EventEmitter {
     if (m.type === 'heartbeat') {
       this.heartbeats += 1;
       const flags = (m.data as { flags?: unknown } | null)?.flags;
-      if (flags && typeof flags === 'object') this.heartbeatFlags = flags as Record<string, boolean>;
+      if (flags && typeof flags === 'object' && !Array.isArray(flags)) {
+        const next: Record<string, boolean> = {};
+        for (const [k, v] of Object.entries(flags)) if (typeof v === 'boolean') next[k] = v;
+        const previous = this.heartbeatFlags;
+        this.heartbeatFlags = next;
+        if (!previous || Object.keys(next).some((k) => next[k] !== previous[k])) {
+          this.fire({ type: 'backend-flags', at: m.at, flags: { ...next }, previous: previous ? { ...previous } : null });
+        }
+      }
       return;
     }
     if (m.type === 'error_message') {
@@ -648,15 +682,19 @@ export class Engine extends EventEmitter {
         this.eachScope((s) => {
           const fc = s.f[rt.idx]!;
           switch (d.kind) {
-            case 'agree': fc.agreed += 1; if (d.noise.length) fc.agreedWithNoise += 1; break;
+            case 'agree': fc.agreed += 1; if (d.noise.length) fc.agreedWithNoise += 1; if (d.restamped) fc.restamped += 1; break;
             case 'mismatch': fc.mismatched += 1; if (fc.mismatches.length < keep) fc.mismatches.push(d.record); break;
+            case 'skipped': fc.skipped += 1; if (fc.skippedSamples.length < keep) fc.skippedSamples.push(d.record); break;
             case 'unmatched': fc.unmatched += 1; fc.unmatchedByReason[d.reason] = (fc.unmatchedByReason[d.reason] ?? 0) + 1; break;
-            case 'missing-ws': fc.missingOnWs += 1; break;
+            case 'missing-ws':
+              fc.missingOnWs += 1;
+              if (fc.missingOnWsKeys.length < 5 && !fc.missingOnWsKeys.includes(d.key)) fc.missingOnWsKeys.push(d.key);
+              break;
           }
         });
-        if (d.kind === 'mismatch') {
+        if (d.kind === 'mismatch' || d.kind === 'skipped') {
           const r = d.record;
-          this.fire({ type: 'mismatch', at: r.at, feature: r.feature, key: r.key, version: r.version, fields: r.fields, skewMs: r.skewMs });
+          this.fire({ type: d.kind, at: r.at, feature: r.feature, key: r.key, version: r.version, fields: r.fields, skewMs: r.skewMs });
         }
       }
       for (const n of schema) {
@@ -686,6 +724,12 @@ export class Engine extends EventEmitter {
     if (change.kind === 'open') {
       if (this.current) { this.current.closedAt = at; }
       const scope = new Scope(at, this.runtimes, change.session);
+      const gap = this.lastReconnect;
+      if (change.session.openedInGap && gap) {
+        const c = scope.conn;
+        c.reconnects += 1; c.gaps += 1; c.totalGapMs += gap.gapMs; c.maxGapMs = gap.gapMs; c.missedAcrossGaps += gap.missed;
+        c.closes.push(...this.overall.conn.closes.slice(-1));
+      }
       this.sessionScopes.push(scope);
       this.current = scope;
       this.fire({ type: 'session-open', at, session: change.session });
@@ -747,8 +791,10 @@ export class Engine extends EventEmitter {
   private scopeSnapshot(s: Scope, now: number, overall: boolean): ScopeSnapshot {
     const end = s.closedAt ?? now;
     const features = this.runtimes.map((rt) => this.featureStats(rt, s.f[rt.idx]!, Math.max(1, end - s.openedAt), overall));
-    const conn: ConnectionCounters = { ...s.conn, errorSamples: [...s.conn.errorSamples], badFrameSamples: [...s.conn.badFrameSamples] };
-    return { openedAt: s.openedAt, closedAt: s.closedAt, features, connection: conn, findings: this.findings(features, conn) };
+    const conn: ConnectionCounters = { ...s.conn, errorSamples: [...s.conn.errorSamples], badFrameSamples: [...s.conn.badFrameSamples], closes: [...s.conn.closes] };
+    const byName = new Map(this.runtimes.map((r) => [r.cfg.name, r.cfg]));
+    const findings = judgeScope(features, conn, { feature: (n) => byName.get(n)!, maxMismatchRate: this.opts.maxMismatchRate });
+    return { openedAt: s.openedAt, closedAt: s.closedAt, features, connection: conn, findings };
   }
 
   private featureStats(rt: FeatureRuntime, c: FeatureCounters, spanMs: number, overall: boolean): FeatureStats {
@@ -776,85 +822,14 @@ export class Engine extends EventEmitter {
         compared, agreed: c.agreed, mismatched: c.mismatched, agreedWithNoise: c.agreedWithNoise, unmatched: c.unmatched,
         unmatchedByReason: { ...c.unmatchedByReason }, missingOnWs: c.missingOnWs,
         rate: compared ? c.mismatched / compared : null, mismatches: [...c.mismatches],
+        skipped: c.skipped, decided: compared + c.skipped, skippedRate: compared + c.skipped ? c.skipped / (compared + c.skipped) : null,
+        skippedSamples: [...c.skippedSamples], restamped: c.restamped, missingOnWsKeys: [...c.missingOnWsKeys],
       },
       staleness: rt.cfg.cadence === 'periodic' ? null : { changes: c.staleChanges, maxMs: c.staleMax, stale: c.stale, limitMs: Math.round(rt.stalenessMs) },
       drift: [...c.drift.values()].map((d) => ({ ...d })),
       missingKeys: [...rt.reportedMissing].filter((k) => !rt.keys.has(k)).sort(),
       noise: rt.noise.volatileFields(),
     };
-  }
-
-  /** Every problem in one scope, each with its measured value and the limit it broke. */
-  private findings(features: FeatureStats[], conn: ConnectionCounters): Finding[] {
-    const out: Finding[] = [];
-    const add = (f: Finding) => out.push(f);
-    for (const fs of features) {
-      const cfg = this.runtimes.find((r) => r.cfg.name === fs.name)!.cfg;
-      const th = cfg.thresholds;
-      const n = fs.name;
-      if (fs.ws.messages === 0) {
-        add({ check: 'no-data', feature: n, key: null, measured: '0 WS messages', limit: `at least ${Math.max(1, th.minMessages)}`, message: `${n}: no data: no ${fs.wsTypes.join('/')} message arrived on WS` });
-      }
-      if (fs.rest.polls > 0 && fs.rest.ok === 0 && fs.rest.errors === 0) {
-        add({ check: 'no-rest-data', feature: n, key: null, measured: '0 REST answers', limit: 'at least 1', message: `${n}: no data from REST ${cfg.restPath}` });
-      }
-      if (fs.interval && fs.interval.count > 0 && fs.intervalLimitMs !== null && fs.interval.p95! > fs.intervalLimitMs) {
-        add({
-          check: 'interval', feature: n, key: worstKey(fs, 'p95'), measured: `p95 ${ms(fs.interval.p95!)}`, limit: ms(fs.intervalLimitMs),
-          message: `${n}: interval p95 ${ms(fs.interval.p95!)} > ${ms(fs.intervalLimitMs)} limit (expected ${ms(fs.expectedIntervalMs)})${worstKey(fs, 'p95') ? `, worst key ${worstKey(fs, 'p95')}` : ''}`,
-        });
-      }
-      if (fs.interval && fs.interval.missedBeats > th.maxMissedBeats) {
-        const wk = worstKey(fs, 'missedBeats');
-        add({
-          check: 'missed-beats', feature: n, key: wk, measured: `${fs.interval.missedBeats} missed beats`, limit: `${th.maxMissedBeats}`,
-          message: `${n}${wk ? ` ${wk}` : ''}: ${fs.interval.missedBeats} missed beats in ${fs.interval.missedGaps} gaps over ${ms(fs.expectedIntervalMs * 2)} > ${th.maxMissedBeats} allowed`,
-        });
-      }
-      const allowed = this.opts.maxMismatchRate ?? th.maxMismatchRate;
-      if (fs.match.compared > 0 && fs.match.rate! > allowed) {
-        const first = fs.match.mismatches[0];
-        add({
-          check: 'mismatch', feature: n, key: first?.key ?? null, measured: `${fs.match.mismatched} of ${fs.match.compared} (${pct(fs.match.rate!)})`, limit: pct(allowed),
-          message: `${n}: ${fs.match.mismatched} of ${fs.match.compared} REST polls mismatched (${pct(fs.match.rate!)} > ${pct(allowed)} allowed)${first ? `; first: ${describeMismatch(first)}` : ''}`,
-        });
-      }
-      if (fs.match.compared === 0 && fs.match.unmatched >= 5 && fs.ws.messages > 0) {
-        add({ check: 'unmatched', feature: n, key: null, measured: `${fs.match.unmatched} unmatched, 0 compared`, limit: 'at least 1 compared', message: `${n}: none of ${fs.match.unmatched} REST snapshots could be matched to a WS message (${Object.entries(fs.match.unmatchedByReason).map(([r, c]) => `${r} ${c}`).join(', ')})` });
-      }
-      for (const key of fs.missingKeys) {
-        add({ check: 'missing-key', feature: n, key, measured: '0 WS messages for the key', limit: 'REST has it', message: `${n} ${key}: on REST, never on WS` });
-      }
-      for (const d of fs.drift) {
-        const side = d.side === 'ws' ? 'WS' : 'REST';
-        const what = d.kind === 'missing-required' ? `required field "${d.field}" missing on ${side}`
-          : d.kind === 'one-side-only' ? `field "${d.field}" only on ${side}`
-          : d.kind === 'type-change' ? `field "${d.field}" changed type on ${side} (${d.detail})`
-          : d.kind === 'no-key' ? `${side} payload without its key (${d.field})`
-          : `${side} data is not an object`;
-        add({ check: 'schema', feature: n, key: d.firstKey, measured: `${d.count}x`, limit: '0', message: `${n}${d.firstKey ? ` ${d.firstKey}` : ''}: schema drift: ${what} (${d.count}x)` });
-      }
-      if (fs.staleness && fs.staleness.stale > 0) {
-        add({ check: 'stale', feature: n, key: null, measured: `${fs.staleness.stale} changes not on WS in time`, limit: ms(fs.staleness.limitMs), message: `${n}: ${fs.staleness.stale} of ${fs.staleness.changes} REST changes did not reach WS within ${ms(fs.staleness.limitMs)}` });
-      }
-      if (fs.rest.errors > 0) {
-        const parts = Object.entries(fs.rest.byOutcome).map(([o, c]) => `${c} ${o}`);
-        add({ check: 'rest-errors', feature: n, key: null, measured: `${fs.rest.errors} of ${fs.rest.polls} polls failed`, limit: '0', message: `${n}: REST ${cfg.restPath}: ${fs.rest.errors} of ${fs.rest.polls} polls failed (${parts.join(', ')}); last: ${fs.rest.lastError}` });
-      }
-    }
-    if (conn.errorMessages > 0) {
-      const s = conn.errorSamples[0];
-      add({ check: 'error-messages', feature: null, key: null, measured: `${conn.errorMessages} error_message`, limit: '0', message: `server sent ${conn.errorMessages} error_message${s ? `; first: "${s.message}"${s.code ? ` (code ${s.code})` : ''}` : ''}` });
-    }
-    if (conn.badFrames > 0) {
-      const s = conn.badFrameSamples[0];
-      add({ check: 'bad-frames', feature: null, key: null, measured: `${conn.badFrames} bad frames`, limit: '0', message: `${conn.badFrames} WS frames were not usable JSON messages${s ? `; first (${s.kind}): ${JSON.stringify(s.sample.slice(0, 60))}` : ''}` });
-    }
-    const maxReconnects = Math.min(...this.features.map((f) => f.thresholds.maxReconnects));
-    if (conn.reconnects > maxReconnects) {
-      add({ check: 'reconnects', feature: null, key: null, measured: `${conn.reconnects} reconnects`, limit: `${maxReconnects}`, message: `WS reconnected ${conn.reconnects} times (> ${maxReconnects} allowed); longest gap ${ms(conn.maxGapMs)}, about ${conn.missedAcrossGaps} messages missed across gaps` });
-    }
-    return out;
   }
 }
 
@@ -878,28 +853,6 @@ function jsonType(v: unknown): string {
 
 function emptyRtt() {
   return { count: 0, lastMs: null, minMs: null, maxMs: null, meanMs: null };
-}
-
-function worstKey(fs: FeatureStats, by: 'p95' | 'missedBeats'): string | null {
-  if (fs.keys.length < 2) return fs.keys[0]?.key || null;
-  let best: KeyIntervalStats | null = null;
-  for (const k of fs.keys) if (!best || (k[by] ?? 0) > (best[by] ?? 0)) best = k;
-  return best?.key || null;
-}
-
-export const ms = (v: number): string => formatMs(v);
-const pct = formatRate;
-
-function show(v: unknown): string {
-  if (v === undefined) return '(absent)';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-/** "ACC1: quantity REST 100, WS 101, nearest WS 0.4 s away" */
-export function describeMismatch(m: MismatchRecord, maxFields = 3): string {
-  const fields = m.fields.slice(0, maxFields).map((f) => `${f.path} REST ${show(f.rest)}, WS ${show(f.ws)}`).join('; ');
-  const more = m.fields.length > maxFields ? ` (+${m.fields.length - maxFields} more)` : '';
-  return `${m.key}: ${fields}${more}, nearest WS ${ms(Math.abs(m.skewMs))} away`;
 }
 
 export function createEngine(opts: EngineOptions): Engine {

@@ -1,5 +1,6 @@
 import type { FeatureConfig } from '../config/types.js';
-import type { NoiseTracker } from './noise.js';
+import { fieldPattern, type NoiseTracker } from './noise.js';
+import { MAX_DROP_RUN } from './stats.js';
 
 /**
  * Payload matching: each REST item against the WS messages for its key. The data moves
@@ -56,6 +57,41 @@ export function valuesEqual(a: unknown, b: unknown, tolerance: number): boolean 
   if (x !== null && y !== null) return Math.abs(x - y) <= tolerance;
   if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null) return JSON.stringify(a) === JSON.stringify(b);
   return false;
+}
+
+/** A field named like a time stamp: `timestamp`, `updated_at`, `as_of`, `server_time`... */
+const STAMP_NAME = /(^|[._])(timestamp|ts|time|datetime|date|updated|modified|as_?of|generated|computed|received|sent|created)(_at|_time|_ts)?$|_at$/i;
+
+function stampValue(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v) && v > 1e9;
+  return typeof v === 'string' && v.length >= 10 && !Number.isNaN(Date.parse(v));
+}
+
+/**
+ * The difference is only a time stamp: a field named like one whose values on both sides
+ * are times. A backend that stamps an item when it is read (or re-stamps it between
+ * broadcasts) shows the same state with another stamp; that is not a disagreement.
+ */
+export function isStampDiff(d: FieldDiff): boolean {
+  const name = d.path.slice(d.path.lastIndexOf(']') + 1);
+  return STAMP_NAME.test(name) && stampValue(d.rest) && stampValue(d.ws);
+}
+
+/** Top-level fields of an item that are time stamps (and not part of its key). */
+function stampPaths(flat: Flat, key: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [path, v] of flat) {
+    if (path.includes('.') || path.includes('[') || key.includes(path)) continue;
+    if (STAMP_NAME.test(path) && stampValue(v)) out.push(path);
+  }
+  return out;
+}
+
+/** A version as something to order by: a time, a number, or null (order by arrival). */
+function versionOrder(v: string): number | null {
+  if (/^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : t;
 }
 
 export function ignoredBy(ignoreFields: string[]): (path: string) => boolean {
@@ -145,8 +181,14 @@ export interface MismatchRecord {
 }
 
 export type Decision =
-  | { kind: 'agree'; key: string; at: number; noise: FieldDiff[] }
+  | { kind: 'agree'; key: string; at: number; noise: FieldDiff[]; restamped: boolean }
   | { kind: 'mismatch'; record: MismatchRecord; noise: FieldDiff[] }
+  /**
+   * REST showed a state WS never carried, between an older and a newer one WS did carry:
+   * a channel layer that dropped a message, or a state recomputed between broadcasts. Not
+   * a disagreement (PROTOCOL.md section 3, "Skipped states"); the record is the nearest.
+   */
+  | { kind: 'skipped'; record: MismatchRecord; noise: FieldDiff[] }
   | { kind: 'unmatched'; key: string; at: number; reason: 'version-not-carried' | 'ws-gap' | 'no-ws-in-window' }
   | { kind: 'missing-ws'; key: string; at: number };
 
@@ -166,11 +208,21 @@ export interface StalenessResult {
 
 interface Pending {
   key: string;
+  /** The stream the item belongs to (streamKey: a symbol of symbol+minute), null without one. */
+  stream: string | null;
   flat: Flat;
   version: string | null;
   sentAt: number;
   at: number;
   deadline: number;
+}
+
+interface Compared {
+  entry: RingEntry;
+  result: CompareResult;
+  /** Differences that are not volatile (noise) fields. */
+  real: FieldDiff[];
+  noise: FieldDiff[];
 }
 
 interface PendingChange {
@@ -189,6 +241,11 @@ export interface MatcherOptions {
   maxStalenessMs: number;
   ringSize?: number;
   noise?: NoiseTracker;
+  /**
+   * When WS last carried a message of this stream (REST's streamKey value), null if never:
+   * WS moving on to the next key of a stream (the next minute's bar) is moving on too.
+   */
+  streamLastAt?: (stream: string) => number | null;
 }
 
 /**
@@ -265,7 +322,14 @@ export class FeatureMatcher {
   private readonly fast = fastNode();
   private pending: Pending[] = [];
   private changes: PendingChange[] = [];
+  /** The last REST item of each key (bounded like the rings). */
   private readonly lastRest = new Map<string, Flat>();
+  /**
+   * Field patterns REST changes between reads of one key (versionless features), with how
+   * often: see `explainedBySkip`. One change proves nothing (it may be the wrong value).
+   */
+  private readonly movingFields = new Map<string, number>();
+  private readonly versionless: boolean;
   private readonly ignored: (path: string) => boolean;
   private readonly wsKeyFields: string[];
   private readonly wsVersionField: string | null;
@@ -283,6 +347,7 @@ export class FeatureMatcher {
     // messages alive into the old generation, which the GC then pays for.
     this.ringSize = o.ringSize ?? 8;
     this.trackStaleness = feature.cadence !== 'periodic';
+    this.versionless = feature.versionField === null;
   }
 
   /** The match key of a WS payload (null: a key field is missing). */
@@ -365,10 +430,20 @@ export class FeatureMatcher {
       if (key === null) { keyless += 1; continue; }
       const flat = flatten(item);
       const v = this.feature.versionField ? item[this.feature.versionField] : undefined;
-      this.pending.push({ key, flat, version: v === undefined || v === null ? null : String(v), sentAt, at, deadline: at + this.o.graceMs });
+      const stream = this.o.streamLastAt && this.feature.streamKey.length ? keyOf(item, this.feature.streamKey) : null;
+      this.pending.push({ key, stream, flat, version: v === undefined || v === null ? null : String(v), sentAt, at, deadline: at + this.o.graceMs });
+      const prev = this.lastRest.get(key);
+      this.lastRest.delete(key);
+      this.lastRest.set(key, flat);
+      if (this.lastRest.size > MAX_LEAVES) this.lastRest.delete(this.lastRest.keys().next().value as string);
+      // Fields REST itself changes from one read of a key to the next: the state moves in them.
+      if (prev && this.versionless) {
+        for (const d of compareFlat(prev, flat, this.feature.tolerance, this.ignored).diffs) {
+          const f = fieldPattern(d.path);
+          this.movingFields.set(f, (this.movingFields.get(f) ?? 0) + 1);
+        }
+      }
       if (this.trackStaleness) {
-        const prev = this.lastRest.get(key);
-        this.lastRest.set(key, flat);
         if (prev && !this.flatEqual(prev, flat)) {
           // WS may have carried the change before REST showed it.
           const leaf = this.rings.get(key);
@@ -420,61 +495,147 @@ export class FeatureMatcher {
     const leaf = this.rings.get(p.key);
     const ring = leaf ? ringEntries(leaf, this.ringSize) : null;
     const closed = now > p.deadline;
-    const mid = (p.sentAt + p.at) / 2;
+    // A state WS has not carried (yet) gets more time before it is called missing or not
+    // carried: a stream that is merely slow carries it later, and after two messages lost
+    // in a row (see MAX_DROP_RUN) the next one comes three intervals on.
+    const final = now > p.deadline + MAX_DROP_RUN * this.o.graceMs;
+    const from = p.sentAt - this.o.graceMs;
     if (!ring || ring.length === 0) {
-      if (!closed) return null;
-      if (inGap(p.sentAt - this.o.graceMs, p.deadline)) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'ws-gap' };
+      if (!final) return null;
+      if (inGap(from, p.deadline)) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'ws-gap' };
+      // The stream went on to its next key without this one: every state of it was skipped.
+      if (this.streamMovedOn(p)) return { kind: 'skipped', noise: [], record: { feature: this.feature.name, key: p.key, at: p.at, version: p.version, fields: [], skewMs: 0 } };
       return { kind: 'missing-ws', key: p.key, at: p.at };
     }
-    let candidates: RingEntry[];
-    const versioned = p.version !== null && ring.some((e) => e.version !== null);
-    if (versioned) {
-      candidates = ring.filter((e) => e.version === p.version);
-      if (candidates.length === 0) {
-        if (!closed) return null;
-        return { kind: 'unmatched', key: p.key, at: p.at, reason: inGap(p.sentAt - this.o.graceMs, p.deadline) ? 'ws-gap' : 'version-not-carried' };
-      }
-    } else {
-      const from = p.sentAt - this.o.graceMs;
-      candidates = ring.filter((e) => e.at >= from && e.at <= p.deadline);
-      // "The latest WS message as of the poll": the server read its state somewhere between
-      // sending and answering, so the latest as of either end is a fair candidate (a stalled
-      // job can leave the state older than the window).
-      let latestAtSend: RingEntry | undefined;
-      let latestAtAnswer: RingEntry | undefined;
-      for (const e of ring) {
-        if (e.at <= p.sentAt) latestAtSend = e;
-        if (e.at <= p.at) latestAtAnswer = e;
-      }
-      for (const e of [latestAtAnswer, latestAtSend]) if (e && !candidates.includes(e)) candidates.unshift(e);
-      if (candidates.length === 0) {
-        if (!closed) return null;
-        return { kind: 'unmatched', key: p.key, at: p.at, reason: inGap(from, p.deadline) ? 'ws-gap' : 'no-ws-in-window' };
-      }
+    // "The latest WS message as of the poll": the server read its state somewhere between
+    // sending and answering, so the latest as of either end is a fair candidate (a stalled
+    // job can leave the state older than the window).
+    let latestAtSend: RingEntry | undefined;
+    let latestAtAnswer: RingEntry | undefined;
+    for (const e of ring) {
+      if (e.at <= p.sentAt) latestAtSend = e;
+      if (e.at <= p.at) latestAtAnswer = e;
     }
-    let nearest: { entry: RingEntry; result: CompareResult; real: FieldDiff[]; noise: FieldDiff[] } | null = null;
+    const windowed = ring.filter((e) => e.at >= from && e.at <= p.deadline);
+    for (const e of [latestAtAnswer, latestAtSend]) if (e && !windowed.includes(e)) windowed.unshift(e);
+    const versioned = p.version !== null && ring.some((e) => e.version !== null);
+    let sameVersion = versioned ? ring.filter((e) => e.version === p.version) : [];
+    // Without a version field, a WS message carrying REST's own time stamp is the same
+    // state: a difference from it is a disagreement, not a skip or a re-stamp.
+    if (!versioned) {
+      const stamps = stampPaths(p.flat, this.feature.key);
+      if (stamps.length) sameVersion = ring.filter((e) => stamps.every((path) => valuesEqual(this.flatOf(e).get(path), p.flat.get(path), 0)));
+    }
+    const candidates = versioned ? sameVersion : sameVersion.length ? sameVersion : windowed;
+
+    let nearest: Compared | null = null;
     for (const e of candidates) {
-      const result = compareFlat(p.flat, this.flatOf(e), this.feature.tolerance, this.ignored);
-      const noise = this.o.noise ? result.diffs.filter((d) => this.o.noise!.isNoise(d.path)) : [];
-      const real = noise.length ? result.diffs.filter((d) => !noise.includes(d)) : result.diffs;
-      if (real.length === 0) {
-        this.noteSchema(p.key, result, schema);
-        this.o.noise?.recordComparison(result.diffs.map((d) => d.path));
-        return { kind: 'agree', key: p.key, at: p.at, noise };
+      const c = this.compareEntry(p, e);
+      if (c.real.length === 0) return this.agree(p, c, schema, false);
+      if (!nearest || Math.abs(e.at - (p.sentAt + p.at) / 2) < Math.abs(nearest.entry.at - (p.sentAt + p.at) / 2)) nearest = c;
+    }
+    // The same state with another time stamp, one WS never carried (the item was
+    // re-stamped when read): agreement.
+    if (sameVersion.length === 0) {
+      for (const e of windowed) {
+        const c = e === nearest?.entry ? nearest : this.compareEntry(p, e);
+        if (c.real.every(isStampDiff)) return this.agree(p, c, schema, true);
       }
-      if (!nearest || Math.abs(e.at - mid) < Math.abs(nearest.entry.at - mid)) nearest = { entry: e, result, real, noise };
     }
     // Not agreeing yet: a later WS message inside the window may still agree.
-    if (!closed || !nearest) return null;
-    if (!versioned && inGap(p.sentAt - this.o.graceMs, p.deadline)) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'ws-gap' };
-    this.noteSchema(p.key, nearest.result, schema);
-    this.o.noise?.recordComparison(nearest.result.diffs.map((d) => d.path));
-    return {
-      kind: 'mismatch',
-      noise: nearest.noise,
-      record: { feature: this.feature.name, key: p.key, at: p.at, version: p.version, fields: nearest.real, skewMs: Math.round(nearest.entry.at - mid) },
-    };
+    if (!closed) return null;
+    if (sameVersion.length > 0) {
+      // The same version, different values: a disagreement, whatever the timing.
+      return this.disagree(p, nearest!, schema, 'mismatch');
+    }
+    if (inGap(from, p.deadline)) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'ws-gap' };
+    if (versioned) {
+      // REST's version was never on WS. Between an older and a newer one WS did carry, it
+      // was skipped; otherwise wait out the extra grace, then it is not comparable.
+      const mine = versionOrder(p.version!);
+      const older = ring.filter((e) => e.version !== null && this.isOlder(e, mine, p, true));
+      const newer = ring.filter((e) => e.version !== null && this.isOlder(e, mine, p, false));
+      if (older.length && newer.length) return this.disagree(p, this.compareEntry(p, older[older.length - 1]!), schema, 'skipped');
+      if (!final) return null;
+      return { kind: 'unmatched', key: p.key, at: p.at, reason: 'version-not-carried' };
+    }
+    if (!nearest) return { kind: 'unmatched', key: p.key, at: p.at, reason: 'no-ws-in-window' };
+    // No version: order by arrival. WS carried a state before the poll and moved on after
+    // it; REST differs from the earlier one only in fields WS itself keeps changing, so
+    // REST shows a state in between that WS skipped. A field that WS holds steady and
+    // REST shows otherwise is a disagreement however the timing falls.
+    const before = latestAtAnswer ?? latestAtSend;
+    const after = ring.filter((e) => e.at > p.at);
+    if (after.length || this.streamMovedOn(p)) {
+      if (!before) return this.disagree(p, nearest, schema, 'skipped');
+      const vsBefore = before === nearest.entry ? nearest : this.compareEntry(p, before);
+      if (vsBefore.real.every((d) => this.explainedBySkip(d.path, p, ring, before))) return this.disagree(p, vsBefore, schema, 'skipped');
+    } else if (!final) {
+      // WS has not moved on yet: wait to see whether it does.
+      return null;
+    }
+    return this.disagree(p, nearest, schema, 'mismatch');
   }
+
+  /** WS carried a later message of the item's stream (under another key) after the poll. */
+  private streamMovedOn(p: Pending): boolean {
+    if (p.stream === null || !this.o.streamLastAt) return false;
+    const last = this.o.streamLastAt(p.stream);
+    return last !== null && last > p.at;
+  }
+
+  private compareEntry(p: Pending, entry: RingEntry): Compared {
+    const result = compareFlat(p.flat, this.flatOf(entry), this.feature.tolerance, this.ignored);
+    const noise = this.o.noise ? result.diffs.filter((d) => this.o.noise!.isNoise(d.path)) : [];
+    const real = noise.length ? result.diffs.filter((d) => !noise.includes(d)) : result.diffs;
+    return { entry, result, real, noise };
+  }
+
+  private agree(p: Pending, c: Compared, schema: SchemaNote[], restamped: boolean): Decision {
+    this.noteSchema(p.key, c.result, schema);
+    this.o.noise?.recordComparison(c.result.diffs.map((d) => d.path));
+    return { kind: 'agree', key: p.key, at: p.at, noise: c.noise, restamped };
+  }
+
+  private disagree(p: Pending, c: Compared, schema: SchemaNote[], kind: 'mismatch' | 'skipped'): Decision {
+    this.noteSchema(p.key, c.result, schema);
+    this.o.noise?.recordComparison(c.result.diffs.map((d) => d.path));
+    const record: MismatchRecord = {
+      feature: this.feature.name, key: p.key, at: p.at, version: p.version, fields: c.real, skewMs: Math.round(c.entry.at - (p.sentAt + p.at) / 2),
+    };
+    return { kind, record, noise: c.noise };
+  }
+
+  /** Entry e is older (or newer) than REST's version: by the version's order, else by arrival. */
+  private isOlder(e: RingEntry, mine: number | null, p: Pending, older: boolean): boolean {
+    const theirs = mine === null ? null : versionOrder(e.version!);
+    if (mine !== null && theirs !== null) return older ? theirs < mine : theirs > mine;
+    return older ? e.at <= p.sentAt : e.at > p.at;
+  }
+
+  /**
+   * A difference from the WS message before the poll that a skipped state explains: the
+   * field moves (REST changes it between reads of the key, or WS does among its messages),
+   * and the message before is not the one wrong value between neighbours that agree with
+   * REST. A field that never moves, or one WS message out of line, is a disagreement.
+   */
+  private explainedBySkip(path: string, p: Pending, ring: RingEntry[], before: RingEntry): boolean {
+    const value = (e: RingEntry) => this.flatOf(e).get(path);
+    const tol = this.feature.tolerance;
+    const first = value(ring[0]!);
+    const wsMoves = ring.some((e) => !valuesEqual(first, value(e), tol));
+    if (!wsMoves && (this.movingFields.get(fieldPattern(path)) ?? 0) < 2) return false;
+    const older = ring.filter((e) => e.at < before.at);
+    const after = ring.filter((e) => e.at > before.at);
+    if (older.length && after.length) {
+      const v = value(older[0]!);
+      const rest = p.flat.get(path);
+      const neighboursAgree = [...older, ...after].every((e) => valuesEqual(v, value(e), tol));
+      if (neighboursAgree && valuesEqual(v, rest, tol) && !valuesEqual(v, value(before), tol)) return false;
+    }
+    return true;
+  }
+
 
   private noteSchema(key: string, r: CompareResult, out: SchemaNote[]): void {
     for (const field of r.restOnly) out.push({ side: 'rest', field, key });

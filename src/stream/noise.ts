@@ -22,9 +22,17 @@ export interface VolatileField {
 
 /** WS must differ more than this many times as often as REST does to itself before it counts. */
 const NOISE_FACTOR = 2;
+/**
+ * A field is noise only when most A/A pairs differ on it (a per-response stamp, a request
+ * id). A field that differs now and then moved because the state moved between the two
+ * reads: a WS difference on it is a state WS carried or skipped, not noise.
+ */
+const VOLATILE_MIN_RATE = 0.5;
 
 export class NoiseTracker {
   private pairs = 0;
+  /** Fields already reported volatile (reported once). */
+  private readonly announced = new Set<string>();
   private readonly restDiffs = new Map<string, number>();
   private wsCompared = 0;
   private readonly wsDiffs = new Map<string, number>();
@@ -38,11 +46,17 @@ export class NoiseTracker {
       const f = fieldPattern(p);
       if (seen.has(f)) continue;
       seen.add(f);
-      const n = this.restDiffs.get(f) ?? 0;
-      if (n === 0) fresh.push(f);
-      this.restDiffs.set(f, n + 1);
+      const was = this.volatile(f);
+      this.restDiffs.set(f, (this.restDiffs.get(f) ?? 0) + 1);
+      if (!was && this.volatile(f) && !this.announced.has(f)) { this.announced.add(f); fresh.push(f); }
     }
     return fresh;
+  }
+
+  /** Most A/A pairs differ on it: a per-response value, not the state moving between two reads. */
+  private volatile(f: string): boolean {
+    const n = this.restDiffs.get(f) ?? 0;
+    return this.pairs > 0 && n / this.pairs >= VOLATILE_MIN_RATE;
   }
 
   /** One decided WS-vs-REST comparison and the fields it differed on. */
@@ -58,7 +72,7 @@ export class NoiseTracker {
   }
 
   isVolatile(path: string): boolean {
-    return this.restDiffs.has(fieldPattern(path));
+    return this.volatile(fieldPattern(path));
   }
 
   /** A difference on this field is noise (not a mismatch) at the rates seen so far. */
@@ -67,6 +81,7 @@ export class NoiseTracker {
     const rest = this.restDiffs.get(f);
     if (rest === undefined || this.pairs === 0) return false;
     const restRate = rest / this.pairs;
+    if (restRate < VOLATILE_MIN_RATE) return false;
     const wsRate = this.wsCompared === 0 ? 0 : (this.wsDiffs.get(f) ?? 0) / this.wsCompared;
     return wsRate <= restRate * NOISE_FACTOR;
   }
@@ -76,7 +91,7 @@ export class NoiseTracker {
   }
 
   volatileFields(): VolatileField[] {
-    return [...this.restDiffs.entries()].map(([field, n]) => {
+    return [...this.restDiffs.entries()].filter(([field]) => this.volatile(field)).map(([field, n]) => {
       const restRate = n / Math.max(1, this.pairs);
       const wsRate = this.wsCompared === 0 ? 0 : (this.wsDiffs.get(field) ?? 0) / this.wsCompared;
       return { field, restRate: round3(restRate), wsRate: round3(wsRate), counted: wsRate > restRate * NOISE_FACTOR };

@@ -15,6 +15,8 @@ export interface SessionInfo {
   label: string;
   /** The status that ended it (CLOSED, ...). */
   endStatus: string | null;
+  /** The market opened while the socket was away: counted, and the gap is charged to it. */
+  openedInGap?: boolean;
 }
 
 export type SessionChange = { kind: 'open' | 'close'; session: SessionInfo };
@@ -36,6 +38,8 @@ export class MarketSessions implements SessionSource {
   private readonly done: SessionInfo[] = [];
   private next = 1;
   private openLabelAt = 0;
+  /** The socket was away with no session open, and no status has come since. */
+  private gapped = false;
 
   constructor(readonly country: string) {}
 
@@ -54,10 +58,13 @@ export class MarketSessions implements SessionSource {
     const labelAt = Number.isFinite(ts) ? ts : at;
     const first = this.status === null;
     const was = this.status;
+    const gapped = this.gapped;
     this.status = status;
+    this.gapped = false;
     if (status === 'OPEN' && (first || was !== 'OPEN')) {
       const partial = first;
       this.open = { index: partial ? 0 : this.next++, partial, openedAt: at, closedAt: null, label: `${this.country} ${hhmm(labelAt)}-`, endStatus: null };
+      if (gapped && !partial) this.open.openedInGap = true;
       this.openLabelAt = labelAt;
       return { kind: 'open', session: { ...this.open } };
     }
@@ -74,12 +81,13 @@ export class MarketSessions implements SessionSource {
   }
 
   /**
-   * The socket was away. A session still open carries on (the gap is charged to it); with
-   * none open, the market may have opened during the gap, so whatever OPEN comes next is
-   * treated like one under way at connect: partial, not counted.
+   * The socket was away. A session still open carries on (the gap is charged to it). With
+   * none open, the market may have opened during the gap: that session is still counted
+   * (the run was watching before it opened; "partial" means joined after the open), marked
+   * openedInGap so the gap is charged to it.
    */
   onReconnect(): void {
-    if (!this.open) this.status = null;
+    if (!this.open) this.gapped = true;
   }
 
   get marketStatus(): string | null {

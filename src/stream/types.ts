@@ -4,7 +4,8 @@ import type { FieldDiff, MismatchRecord } from './match.js';
 import type { RestOutcome } from './rest-poller.js';
 import type { SessionInfo } from './sessions.js';
 import type { IntervalSummary, QuantileSummary } from './stats.js';
-import type { BadFrame, WsClientStats, WsState } from './ws-client.js';
+import type { CloseRecord } from './closes.js';
+import type { BadFrame, WsAuthFailure, WsClientStats, WsState } from './ws-client.js';
 
 /** Every event the engine emits, as it happens. `at` is epoch milliseconds. */
 export type StreamEvent =
@@ -15,6 +16,11 @@ export type StreamEvent =
   | { type: 'reconnect'; at: number; gapMs: number; missedMessages: number }
   | { type: 'interval'; at: number; feature: string; key: string; kind: 'late' | 'missed' | 'burst'; measuredMs: number; expectedMs: number; limitMs: number; beatsLost: number }
   | { type: 'mismatch'; at: number; feature: string; key: string; version: string | null; fields: FieldDiff[]; skewMs: number }
+  | { type: 'skipped'; at: number; feature: string; key: string; version: string | null; fields: FieldDiff[]; skewMs: number }
+  /** The server refused our credentials: the run cannot go on (PROTOCOL.md section 3). */
+  | ({ type: 'auth-failed' } & WsAuthFailure)
+  /** The heartbeat's flags changed (the flags as the backend sees them). */
+  | { type: 'backend-flags'; at: number; flags: Record<string, boolean>; previous: Record<string, boolean> | null }
   | { type: 'missing-key'; at: number; feature: string; key: string }
   | { type: 'drift'; at: number; feature: string; key: string | null; side: 'ws' | 'rest'; kind: DriftKind; field: string; detail: string }
   | { type: 'noise'; at: number; feature: string; field: string }
@@ -84,6 +90,18 @@ export interface FeatureStats {
     rate: number | null;
     /** The first mismatches, in order. */
     mismatches: MismatchRecord[];
+    /** REST states WS skipped (carried an older and a newer one): not disagreements. */
+    skipped: number;
+    /** agreed + mismatched + skipped: the REST items judged one way or another. */
+    decided: number;
+    /** skipped / decided, null when nothing was decided. */
+    skippedRate: number | null;
+    /** The first skipped states, in order. */
+    skippedSamples: MismatchRecord[];
+    /** Agreed once a time stamp alone was set aside (the backend re-stamps items). */
+    restamped: number;
+    /** The first keys whose REST items WS never carried (match keys). */
+    missingOnWsKeys: string[];
   };
   staleness: { changes: number; maxMs: number | null; stale: number; limitMs: number } | null;
   drift: DriftCount[];
@@ -102,6 +120,8 @@ export interface ConnectionCounters {
   errorMessages: number;
   errorSamples: { at: number; message: string; code: string | null }[];
   badFrameSamples: BadFrame[];
+  /** Closes of an open socket by the server, the latest kept (see closes.ts). */
+  closes: CloseRecord[];
 }
 
 export type FindingCheck =
@@ -110,6 +130,7 @@ export type FindingCheck =
   | 'interval'
   | 'missed-beats'
   | 'mismatch'
+  | 'skipped'
   | 'unmatched'
   | 'missing-key'
   | 'schema'
@@ -128,6 +149,10 @@ export interface Finding {
   limit: string;
   /** One readable line: "positions ACC1: quantity REST 100, WS 101, nearest WS 0.4 s away". */
   message: string;
+  /** What to do about it, when the finding knows. */
+  hint?: string;
+  /** reconnects: the message types the closes point at (a consumer with no handler for one?). */
+  suspects?: string[];
 }
 
 export interface ScopeSnapshot {

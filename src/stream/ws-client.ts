@@ -37,6 +37,29 @@ export interface WsClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** How many bad frames to keep as samples. */
   keepBadFrames?: number;
+  /**
+   * A connection counts as healthy (the backoff starts over) only once it has stayed open
+   * this long; a socket the server closes at once keeps backing off. Default: backoff.maxMs.
+   */
+  stableAfterMs?: number;
+  /** How long stop() waits for the server to answer our close frame before dropping the socket. */
+  closeTimeoutMs?: number;
+}
+
+/**
+ * Close codes and handshake statuses that say "your credentials are wrong" (PROTOCOL.md
+ * section 3): reconnecting cannot fix them, so the client stops and says so.
+ */
+export const AUTH_CLOSE_CODES: ReadonlySet<number> = new Set([4001, 4003, 4401, 4403]);
+export const AUTH_HANDSHAKE_STATUSES: ReadonlySet<number> = new Set([401, 403]);
+
+export interface WsAuthFailure {
+  at: number;
+  /** The close code (4401...) or null when the handshake was refused. */
+  closeCode: number | null;
+  /** The HTTP status of a refused handshake (401/403), or null. */
+  handshakeStatus: number | null;
+  reason: string;
 }
 
 export interface WsMessage {
@@ -111,13 +134,16 @@ export interface WsClientEvents {
   state: [WsState];
   /** A socket was terminated because it stopped answering. */
   dead: [{ at: number; reason: string }];
+  /** The server refused our credentials; the client has stopped (no reconnect). */
+  'auth-failed': [WsAuthFailure];
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 15_000, factor: 2, jitter: 0.3 };
 
+/** Capped exponential backoff with downward jitter; never below initialMs, whatever the jitter. */
 export function backoffDelay(attempt: number, b: BackoffOptions, random: () => number = Math.random): number {
   const base = Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, attempt - 1));
-  return Math.round(base * (1 - b.jitter * random()));
+  return Math.max(b.initialMs, Math.round(base * (1 - b.jitter * random())));
 }
 
 /** The handshake URL with `?token=` when the config puts the token in the query. */
@@ -147,6 +173,9 @@ function addRtt(r: RttStats & { sum: number }, ms: number): void {
 
 export class WsClient extends EventEmitter<WsClientEvents> {
   private readonly opts: Required<Omit<WsClientOptions, 'backoff' | 'token'>> & { token: string | null; backoff: BackoffOptions };
+  /** Set when the server refused our credentials: no more attempts. */
+  private authFailure: WsAuthFailure | null = null;
+  private openedAt: number | null = null;
   private ws: WebSocket | null = null;
   private stateValue: WsState = 'idle';
   private stopped = false;
@@ -175,6 +204,8 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       reconnect: options.reconnect ?? true,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       keepBadFrames: options.keepBadFrames ?? 5,
+      stableAfterMs: options.stableAfterMs ?? options.backoff?.maxMs ?? DEFAULT_BACKOFF.maxMs,
+      closeTimeoutMs: options.closeTimeoutMs ?? 500,
     };
     this.s = {
       state: 'idle',
@@ -212,7 +243,16 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.connect();
   }
 
-  /** Close for good: no reconnect. Resolves when the socket is gone. */
+  /** The server refused our credentials (the client has stopped), or null. */
+  get authFailed(): WsAuthFailure | null {
+    return this.authFailure;
+  }
+
+  /**
+   * Close for good: no reconnect. An open socket gets a close frame (1000), so the backend
+   * logs a normal closure rather than 1006; a server that does not answer it within
+   * closeTimeoutMs is dropped. Resolves when the socket is gone.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimers();
@@ -220,9 +260,15 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     const ws = this.ws;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
       const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-      // terminate(), not close(): a close handshake with a stalled server would wait for its timeout.
-      ws.terminate();
-      await closed;
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.close(1000, 'client done');
+        const timer = setTimeout(() => ws.terminate(), this.opts.closeTimeoutMs);
+        await closed;
+        clearTimeout(timer);
+      } else {
+        ws.terminate();
+        await closed;
+      }
     }
     this.setState('closed');
   }
@@ -280,6 +326,9 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       const status = /Unexpected server response: (\d+)/.exec(err.message);
       if (status) this.s.lastHandshakeStatus = Number(status[1]);
       this.s.lastError = err.message;
+      if (status && AUTH_HANDSHAKE_STATUSES.has(Number(status[1]))) {
+        this.authFailure ??= { at: Date.now(), closeCode: null, handshakeStatus: Number(status[1]), reason: `HTTP ${status[1]} on the handshake` };
+      }
       this.emit('error', { at: Date.now(), message: err.message, handshakeStatus: status ? Number(status[1]) : null, during: opened ? 'open' : 'handshake' });
     });
     ws.on('open', () => {
@@ -294,7 +343,9 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       if (this.s.firstHandshakeMs === null) this.s.firstHandshakeMs = handshakeMs;
       const isReconnect = this.s.connects > 1;
       const attempts = this.attempt;
-      this.attempt = 0;
+      // The backoff starts over only once the socket has proved stable (see stableAfterMs):
+      // a server that accepts and closes at once must not turn reconnecting into a storm.
+      this.openedAt = at;
       this.lastDataAt = at;
       this.s.lastFrameAt = at;
       this.setState('connected');
@@ -330,7 +381,16 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       this.s.lastClose = { code, reason, at };
       this.s.closeCodes[String(code)] = (this.s.closeCodes[String(code)] ?? 0) + 1;
       if (opened) this.disconnectedAt = at;
+      if (opened && this.openedAt !== null && at - this.openedAt >= this.opts.stableAfterMs) this.attempt = 0;
+      this.openedAt = null;
+      if (!this.stopped && AUTH_CLOSE_CODES.has(code)) this.authFailure ??= { at, closeCode: code, handshakeStatus: null, reason };
       this.emit('close', { at, code, reason, wasOpen: opened });
+      if (this.authFailure && !this.stopped) {
+        this.stopped = true;
+        this.setState('closed');
+        this.emit('auth-failed', this.authFailure);
+        return;
+      }
       if (this.stopped || !this.opts.reconnect) {
         this.setState('closed');
         return;

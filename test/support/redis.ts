@@ -23,6 +23,11 @@ export interface RedisServerOptions {
   port?: number;
   /** More redis-server arguments (cluster mode, sentinel), appended as given. */
   extraArgs?: (dir: string) => string[];
+  /**
+   * What the server keeps across a restart: nothing (the default: `--save '' --appendonly
+   * no`, a test's Redis forgets), an append-only file, or RDB snapshots.
+   */
+  persistence?: 'none' | 'aof' | 'rdb';
 }
 
 /**
@@ -42,7 +47,9 @@ export class TestRedis {
 
   async start(): Promise<this> {
     if (!this.port) this.port = this.opts.port ?? (await freePort());
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir];
+    const persistence = this.opts.persistence ?? 'none';
+    args.push('--save', persistence === 'rdb' ? '3600 1' : '', '--appendonly', persistence === 'aof' ? 'yes' : 'no');
     if (this.opts.password) args.push('--requirepass', this.opts.password);
     if (this.opts.extraArgs) args.push(...this.opts.extraArgs(this.dir));
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,7 @@ import { checkConfig } from './checks/config.js';
 import { checkBackendFlags } from './checks/flags.js';
 import { checkRedis } from './checks/redis.js';
 import { checkRest } from './checks/rest.js';
-import { observeWs, wsChecks } from './checks/ws.js';
+import { minWatchMs, observeWs, wsChecks } from './checks/ws.js';
 import type { CheckStatus, DoctorReport } from './types.js';
 
 export interface DoctorOptions {
@@ -53,7 +53,9 @@ export async function runDoctor(ctx: CommandContext, opts: DoctorOptions): Promi
     const [redis, restResult, ws] = await Promise.all([
       checkRedis(config, io.env, until),
       checkRest(config, rest, stop.signal),
-      observeWs({ config, speed: opts.speed, until, signal: stop.signal }),
+      // --timeout widens the watch: the user asked to look that long. By default, at least
+      // two of the slowest intervals, then finished as soon as everything has been seen.
+      observeWs({ config, speed: opts.speed, until, signal: stop.signal, minWatchMs: opts.timeoutMs !== undefined ? Infinity : minWatchMs(config, opts.speed) }),
     ]);
     const checks = [
       checkConfig(config, io.env),

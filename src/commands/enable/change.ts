@@ -5,7 +5,7 @@ import type { FeatureConfig } from '../../config/types.js';
 import { withStore } from '../../store/index.js';
 import { effectiveFlag, isTrue } from '../../store/effective.js';
 import type { ChangeRequest, FlagStore } from '../../store/types.js';
-import { asVerdictSummary } from '../../store/verify-record.js';
+import { judgeSessions, readSessions } from '../../store/verify-record.js';
 import type { Config } from '../../config/types.js';
 
 export interface ChangeOptions {
@@ -109,14 +109,6 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
   });
 }
 
-/** How far back the gate looks for the previous feature's last enable. */
-const GATE_HISTORY_SCAN = 1_000;
-
-/**
- * The verify gate (runbook step 3.3 before the next feature): the feature before this one in
- * the order needs a passing, non-shadow verify covering the required sessions, started
- * after it was last enabled. Returns why not, or null when the gate is open.
- */
 function orderRefusal(feature: string, blockers: string[]): NonNullable<ChangeResult['refusal']> {
   const many = blockers.length > 1;
   return {
@@ -126,30 +118,29 @@ function orderRefusal(feature: string, blockers: string[]): NonNullable<ChangeRe
   };
 }
 
+/**
+ * The verify gate (runbook step 3.3 before the next feature): the last N sessions recorded
+ * for the feature before this one, since it was last enabled, must all have passed (N:
+ * verify.requiredSessions). The same reading of the records as `thor-cutover gate`.
+ * Returns why not, or null when the gate is open.
+ */
 export async function verifyGate(store: FlagStore, config: Config, feature: FeatureConfig): Promise<{ reason: string; hint: string } | null> {
   if (!config.verify.gate) return null;
   const prev = config.features.filter((f) => f.order < feature.order).at(-1);
   if (!prev) return null;
   const required = config.verify.requiredSessions;
-  const [history, reports] = await Promise.all([
-    store.history({ feature: prev.name, limit: GATE_HISTORY_SCAN }),
-    store.verifyReports(prev.name, 100),
-  ]);
-  // On by env var only: no audit entry, so any passing verify counts.
-  const lastEnable = history.find((e) => e.to && !e.from) ?? null;
-  const since = lastEnable ? Date.parse(lastEnable.at) : -Infinity;
-  const passing = reports.find((raw) => {
-    const v = asVerdictSummary(raw);
-    const started = Date.parse(String((raw as { startedAt?: unknown }).startedAt ?? v?.finishedAt ?? ''));
-    return v !== null && v.verdict === 'pass' && !v.shadow && v.sessions >= required && started >= since;
-  });
-  if (passing) return null;
-  const last = asVerdictSummary(reports[0]);
+  const evidence = await readSessions(store, prev.name);
+  const judged = judgeSessions(evidence, required);
+  if (judged.status === 'pass') return null;
+  const last = evidence.lastRecord;
   const sessions = `${required} session${required === 1 ? '' : 's'}`;
-  const when = lastEnable ? ` since it was enabled (${lastEnable.at}, rev ${lastEnable.rev})` : '';
+  const when = evidence.since ? ` since it was enabled (${evidence.since.at}, rev ${evidence.since.rev})` : '';
   const seen = last ? `; its last verify: ${last.verdict}${last.shadow ? ' (shadow)' : ''} over ${last.sessions} session${last.sessions === 1 ? '' : 's'}, ${last.finishedAt}` : '; it was never verified';
+  const failed = judged.status === 'fail'
+    ? `; failed: ${judged.failed.map((s) => `${s.label}${s.problems.length ? ` (${s.problems[0]})` : ''}`).join(', ')}`
+    : '';
   return {
-    reason: `${prev.name} (before ${feature.name} in the cutover order) has no passing verify covering ${sessions}${when}${seen}`,
-    hint: `thor-cutover verify ${prev.name} --sessions ${required}, or pass --force (recorded as forced in the audit stream)`,
+    reason: `${prev.name} (before ${feature.name} in the cutover order) has no passing verify covering ${sessions}${when}${seen}${failed}`,
+    hint: `thor-cutover verify ${prev.name} --sessions ${required}, or pass --force (recorded as forced in the audit stream); thor-cutover gate ${prev.name} lists the sessions recorded`,
   };
 }

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
 import { action, backendOptions, durationArg, intArg, jsonOption, positiveNumber, type Register } from '../register.js';
 
-export interface ParityOptions {
+export interface ParityOptions extends MetricsFlags {
   duration?: number;
   sessions?: number;
   speed: number;
@@ -46,14 +47,19 @@ Examples:
   $ thor-cutover parity account_balance positions --duration 15m --url http://thor:8000 --token "$TOKEN"
   $ thor-cutover parity --json > parity.json
   $ thor-cutover parity --events mismatches.ndjson
-  $ thor-cutover parity --speed 20 --sessions 2          # against: thor-cutover simulate --speed 20`);
+  $ thor-cutover parity --speed 20 --sessions 2          # against: thor-cutover simulate --speed 20
+  $ thor-cutover parity --metrics 127.0.0.1:9464         # Prometheus scrapes /metrics while it runs`);
   backendOptions(cmd);
+  metricsOptions(cmd);
   jsonOption(cmd, 'one summary document at the end');
   cmd.action(action(io, setExit, async (ctx, features) => {
     const { runParity } = await import('./run.js');
     const { printParity, LiveView } = await import('./render.js');
     const live = LiveView.forOutput(ctx.out);
-    const report = await runParity(ctx, features, ctx.opts as unknown as ParityOptions, { onTick: live ? (s) => live.draw(s) : undefined });
+    const report = await runParity(ctx, features, ctx.opts as unknown as ParityOptions, {
+      onTick: live ? (s) => live.draw(s) : undefined,
+      note: (text) => { live?.clear(); ctx.io.stderr.write(`${text}\n`); },
+    });
     live?.clear();
     return printParity(ctx.out, report);
   }));

@@ -2,7 +2,8 @@ import Table from 'cli-table3';
 import { formatDuration, printJson, renderTable, type Output } from '../../output/format.js';
 import type { Style } from '../../output/style.js';
 import type { Writable } from '../../io.js';
-import { ms } from '../../stream/engine.js';
+import { describeFlagChange } from '../../stream/flags.js';
+import { ms } from '../../stream/findings.js';
 import type { MismatchRecord } from '../../stream/match.js';
 import type { EngineSnapshot, FeatureStats } from '../../stream/types.js';
 import { badFrameTotal } from '../../stream/ws-client.js';
@@ -100,7 +101,7 @@ export function printParity(out: Output, r: ParityReport): number {
   const w = out.io.stdout;
   const c = r.connection;
   w.write(`${s.bold('parity')} · ${r.features.length} feature${r.features.length > 1 ? 's' : ''} · ${formatDuration(r.durationMs)} · stopped by ${r.stoppedBy}${r.speed !== 1 ? ` · speed ${r.speed}` : ''}\n`);
-  const head = ['feature', 'result', 'WS msgs', 'interval p50 / p95', 'late/missed/bursts', 'REST polls', 'REST errors', 'compared', 'mismatched', 'unmatched'];
+  const head = ['feature', 'result', 'WS msgs', 'interval p50 / p95', 'late/missed/bursts', 'REST polls', 'REST errors', 'compared', 'mismatched', 'skipped', 'unmatched'];
   const rows = r.features.map((f) => [
     f.name,
     featureResult(f, r, s),
@@ -111,6 +112,7 @@ export function printParity(out: Output, r: ParityReport): number {
     String(f.rest.errors),
     String(f.match.compared),
     f.match.mismatched ? s.bad(`${f.match.mismatched} (${rate(f.match.rate)})`) : '0',
+    f.match.skipped ? `${f.match.skipped} (${rate(f.match.skippedRate)})` : '0',
     String(f.match.unmatched + f.match.missingOnWs),
   ]);
   w.write(renderTable(out, head, rows));
@@ -126,9 +128,10 @@ export function printParity(out: Output, r: ParityReport): number {
   const volatile = r.features.flatMap((f) => f.noise.map((v) => `${f.name}.${v.field} (REST vs REST ${rate(v.restRate)}, WS ${rate(v.wsRate)}${v.counted ? ', counted: WS differs more often' : ''})`));
   if (volatile.length) w.write(`volatile fields, reported as noise: ${volatile.join('; ')}\n`);
   if (r.unknownTypes.length) w.write(`message types no feature claims: ${r.unknownTypes.join(', ')}\n`);
+  for (const c of r.flagChanges) w.write(`flag changed during the run: ${describeFlagChange(c)}\n`);
   if (r.findings.length) {
     w.write(`\n${s.bold(`problems (${r.findings.length}):`)}\n`);
-    for (const f of r.findings) w.write(`  ${s.bad(s.glyph.fail)} ${f.message}\n`);
+    for (const f of r.findings) w.write(`  ${s.bad(s.glyph.fail)} ${f.message}\n${f.hint ? `    ${s.dim(`hint: ${f.hint}`)}\n` : ''}`);
     const mismatches = r.features.flatMap((f) => f.match.mismatches).sort((a, b) => a.at - b.at).slice(0, MAX_DIFFS);
     if (mismatches.length) {
       w.write(`\n${s.bold('first mismatches:')}\n`);

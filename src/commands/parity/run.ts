@@ -4,7 +4,13 @@ import { resolve } from 'node:path';
 import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
+import { startRunMetrics } from '../../metrics/index.js';
 import { createEngine } from '../../stream/engine.js';
+import { authFailureError, runUntil } from '../../stream/run-until.js';
+import { describeFlagChange, FlagFollower, type FlagChange } from '../../stream/flags.js';
+import { openStore } from '../../store/index.js';
+import { resolveFlags } from '../../store/effective.js';
+import type { FlagStore } from '../../store/types.js';
 import type { ConnectionSnapshot, EngineSnapshot, FeatureStats, Finding, SessionSnapshot, StreamEvent } from '../../stream/types.js';
 import type { CommandContext } from '../context.js';
 import type { ParityOptions } from './command.js';
@@ -35,6 +41,8 @@ export interface ParityReport {
   findings: Finding[];
   /** Features none of whose REST polls could be compared with WS: too little to judge. */
   notCompared: string[];
+  /** Flag changes seen during the run (Redis and the backend's heartbeat): shown, not judged. */
+  flagChanges: FlagChange[];
   /** No finding, and every feature compared at least once. */
   ok: boolean;
   exitCode: number;
@@ -43,6 +51,8 @@ export interface ParityReport {
 export interface ParityHooks {
   /** Called about once a second with the engine's numbers (the live view). */
   onTick?: (s: EngineSnapshot) => void;
+  /** A line for the person at the terminal (stderr): a flag that changed under the run. */
+  note?: (text: string) => void;
 }
 
 function resolveFeatures(config: Config, names: string[]): FeatureConfig[] {
@@ -80,6 +90,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
   const speed = o.speed ?? 1;
   const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter });
+  const metrics = await startRunMetrics(o, io, { command: 'parity', config, features, snapshot: () => engine.snapshot() });
 
   let events: WriteStream | null = null;
   let eventsPath: string | null = null;
@@ -94,49 +105,64 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     try {
       await opened;
     } catch (err) {
+      await metrics?.close();
       throw new UsageError(`cannot write events to ${eventsPath}: ${(err as Error).message}`, 'check the path given with --events');
     }
     engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
   }
+
+  // Flags are followed, not judged: parity compares WS and REST whatever the flags say,
+  // but a change under the run explains what follows it. Without a reachable Redis, the
+  // backend's heartbeat is still followed.
+  let store: FlagStore | null = null;
+  try {
+    store = await openStore(config, { oneShot: false });
+  } catch (err) {
+    hooks.note?.(`flags: not followed in ${redactUrl(config.redis.url)} (${(err as Error).message.split('\n')[0]}); only the backend's heartbeat is`);
+  }
+  const initial = resolveFlags(config.features, store ? (await store.snapshot().catch(() => ({ raw: {} }))).raw : {}, io.env);
+  const follower = new FlagFollower({
+    features, initial, store, env: io.env, pollMs: Math.max(250, 2_000 / speed),
+    onChange: (c) => hooks.note?.(`flag changed: ${describeFlagChange(c)}`),
+  });
+  const closeAll = async () => { await Promise.all([engine.stop(), follower.stop()]); await store?.close(); await closeStream(events); };
 
   const startedAt = Date.now();
   const contact = await Promise.race([
     engine.start(),
     new Promise<null>((r) => io.interrupted.addEventListener('abort', () => r(null), { once: true })),
   ]);
+  const refused = engine.wsClient?.authFailed;
+  if (refused) {
+    await closeAll();
+    await metrics?.close();
+    throw authFailureError(refused, config.backend, config.backend.wsUrl);
+  }
   if (contact && !contact.ws && !contact.rest) {
-    await engine.stop();
-    await closeStream(events);
+    await closeAll();
+    await metrics?.close();
     throw new ConnectionError(
       `cannot reach the backend: WebSocket ${redactUrl(config.backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(config.backend.url)}: ${contact.restError ?? 'failed'}`,
       'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
     );
   }
 
-  const stoppedBy = await new Promise<ParityReport['stoppedBy']>((done) => {
-    const deadline = o.duration ? startedAt + o.duration : Infinity;
-    let lastTick = 0;
-    const check = () => {
-      const now = Date.now();
-      if (io.interrupted.aborted) return finish('interrupted');
-      if (now >= deadline) return finish('duration');
-      if (o.sessions && engine.sessionsCompleted() >= o.sessions) return finish('sessions');
-      if (hooks.onTick && now - lastTick >= 1_000) { lastTick = now; hooks.onTick(engine.snapshot()); }
-    };
-    const timer = setInterval(check, 100);
-    const onAbort = () => finish('interrupted');
-    io.interrupted.addEventListener('abort', onAbort, { once: true });
-    function finish(why: ParityReport['stoppedBy']) {
-      clearInterval(timer);
-      io.interrupted.removeEventListener('abort', onAbort);
-      done(why);
-    }
-    check();
+  await follower.start(engine);
+  const outcome = await runUntil(engine, {
+    durationMs: o.duration ? o.duration - (Date.now() - startedAt) : null,
+    sessions: o.sessions ?? null,
+    signal: io.interrupted,
+    ...(hooks.onTick ? { onTick: hooks.onTick } : {}),
   });
+  await closeAll();
+  if (outcome.end === 'auth') {
+    await metrics?.close();
+    throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  }
+  const stoppedBy: ParityReport['stoppedBy'] = outcome.end === 'sessions' ? 'sessions' : outcome.end === 'duration' ? 'duration' : 'interrupted';
 
-  await engine.stop();
-  await closeStream(events);
   const snap = engine.snapshot();
+  await metrics?.finish(snap, io.interrupted);
   const findings = snap.overall.findings;
   // Agreement needs evidence: a feature none of whose REST polls could be compared with WS
   // (a run shorter than its interval, say) has not agreed; it is "too little to judge".
@@ -160,6 +186,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     sessionsCompleted: snap.sessionsCompleted,
     findings,
     notCompared,
+    flagChanges: follower.changes,
     ok: findings.length === 0 && notCompared.length === 0,
     exitCode,
   };

@@ -17,6 +17,8 @@ export function printStatus(out: Output, r: StatusReport): void {
   const w = out.io.stdout;
   if (out.format === 'plain') {
     // One row per feature: name, WS|REST, source, actor, at, reason, verify verdict.
+    // The monitor line is not a feature row: on stderr, so the rows stay one kind.
+    out.io.stderr.write(`${monitorLine(out, r)}\n`);
     w.write(renderTable(out, [], r.features.map((f) => [
       f.name, f.enabled ? 'WS' : 'REST', f.source, printable(f.lastChange?.actor ?? '-'), f.lastChange?.at ?? '-',
       printable(f.lastChange?.reason || '-'), f.lastVerify?.verdict ?? '-',
@@ -39,7 +41,17 @@ export function printStatus(out: Output, r: StatusReport): void {
     });
     w.write(renderTable(out, ['state', 'feature', 'source', 'last change', 'last verify'], rows));
     if (r.next) w.write(`\nnext in the sequence: ${s.bold(r.next)}  ${s.dim(`(thor-cutover enable ${r.next} --reason "...")`)}\n`);
+    w.write(`\n${monitorLine(out, r)}\n`);
   }
+}
+
+function monitorLine(out: Output, r: StatusReport): string {
+  const s = out.style;
+  const m = r.monitor;
+  if (!m) return `monitor: ${s.dim('not running')}`;
+  const last = m.recorded.at(-1);
+  return `monitor: ${s.ok('running')} since ${formatTime(out, m.startedAt)} on ${printable(m.host)} (pid ${m.pid}) · ${m.features.join(', ')}${m.shadow ? ' (shadow)' : ''}`
+    + ` · ${m.recorded.length} session${m.recorded.length === 1 ? '' : 's'} recorded${last ? `, last ${printable(last.label)}: ${Object.entries(last.verdicts).map(([f, v]) => `${f} ${v}`).join(', ')}` : ''}`;
 }
 
 function printWarnings(out: Output, r: StatusReport): void {
@@ -47,5 +59,12 @@ function printWarnings(out: Output, r: StatusReport): void {
   for (const f of r.features) for (const warning of f.warnings) out.io.stderr.write(`${prefix} ${f.name}: ${warning}\n`);
   if (r.unknownFlags.length) {
     out.io.stderr.write(`${prefix} the flags hash has fields that are not configured features: ${r.unknownFlags.join(', ')}\n`);
+  }
+  const e = out.errStyle;
+  for (const h of r.storeHealth ?? []) {
+    if (h.status === 'ok') continue;
+    const head = h.status === 'warn' ? `${prefix} flag store` : e.dim(`note: flag store ${h.id}`);
+    out.io.stderr.write(`${head}: ${h.summary}\n`);
+    if (h.hint) out.io.stderr.write(`${e.dim('hint:')} ${h.hint}\n`);
   }
 }

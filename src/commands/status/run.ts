@@ -1,6 +1,8 @@
 import type { CommandContext } from '../context.js';
 import { withStore } from '../../store/index.js';
 import { cutoverMode, resolveFlags, type FlagSource, type Mode } from '../../store/effective.js';
+import type { HealthFinding } from '../../store/health.js';
+import type { MonitorBeat } from '../monitor/run.js';
 import type { AuditEntry } from '../../store/types.js';
 import { latestVerdict, type VerdictSummary } from '../../store/verify-record.js';
 
@@ -26,6 +28,17 @@ export interface StatusReport {
   features: FeatureStatus[];
   /** Fields in the flags hash that are not configured features. */
   unknownFlags: string[];
+  /** Can the store silently forget (persistence, eviction), does it look reset? null: in-process store. */
+  storeHealth: HealthFinding[] | null;
+  /** A running `monitor` (its heartbeat key), or null when none is running. */
+  monitor: MonitorBeat | null;
+}
+
+function asBeat(v: unknown): MonitorBeat | null {
+  if (!v || typeof v !== 'object') return null;
+  const b = v as Partial<MonitorBeat>;
+  if (typeof b.runId !== 'string' || typeof b.startedAt !== 'string') return null;
+  return { ...b, recorded: Array.isArray(b.recorded) ? b.recorded : [], features: Array.isArray(b.features) ? b.features : [] } as MonitorBeat;
 }
 
 /** How far back status looks for each feature's last change. */
@@ -35,7 +48,11 @@ export async function runStatus(ctx: CommandContext): Promise<StatusReport> {
   const { config, io } = ctx;
   return withStore(config, async (store) => {
     const [snap, recent] = await Promise.all([store.snapshot(), store.history({ limit: HISTORY_SCAN })]);
-    const verdicts = await Promise.all(config.features.map((f) => latestVerdict(store, f.name)));
+    const [verdicts, storeHealth, beat] = await Promise.all([
+      Promise.all(config.features.map((f) => latestVerdict(store, f.name))),
+      store.health(config.features.map((f) => f.name)),
+      store.monitorBeat(),
+    ]);
     const flags = resolveFlags(config.features, snap.raw, io.env);
     const features: FeatureStatus[] = config.features.map((f, i) => {
       const flag = flags[i]!;
@@ -61,6 +78,8 @@ export async function runStatus(ctx: CommandContext): Promise<StatusReport> {
       next: features.find((f) => !f.enabled)?.name ?? null,
       features,
       unknownFlags: Object.keys(snap.raw).filter((k) => !known.has(k)).sort(),
+      storeHealth,
+      monitor: asBeat(beat),
     };
   });
 }

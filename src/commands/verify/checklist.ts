@@ -1,6 +1,6 @@
 import type { FeatureConfig } from '../../config/types.js';
 import { formatMs, formatRate } from '../../output/units.js';
-import type { ConnectionCounters, DriftCount, FeatureStats } from '../../stream/index.js';
+import { missedBeats, missingKeyNames, tooManySkipped, type CloseDiagnosis, type ConnectionCounters, type DriftCount, type FeatureStats } from '../../stream/index.js';
 
 /**
  * The runbook's step 3.3 checklist, judged from the engine's numbers for one feature in one
@@ -44,6 +44,8 @@ export interface EvidenceInput {
   feature: FeatureConfig;
   stats: FeatureStats;
   connection: ConnectionCounters;
+  /** What the server's closes in the scope have in common (closes.ts), or null without one. */
+  closes?: CloseDiagnosis | null;
   /**
    * Missed beats to set aside: gaps that began before the session opened (a stream that
    * was quiet while the market was closed is not a failure of the session).
@@ -66,7 +68,7 @@ function item(check: CheckId, status: ItemStatus, summary: string, detail: strin
   return { check, status, summary, detail: status === 'fail' || status === 'inconclusive' ? detail ?? summary : null, numbers };
 }
 
-function intervalItem(e: EvidenceInput): CheckResult {
+function intervalItem(e: EvidenceInput & { skippedFails: boolean }): CheckResult {
   const { stats: s, feature: f } = e;
   const th = f.thresholds;
   const msgs = s.ws.messages;
@@ -83,18 +85,20 @@ function intervalItem(e: EvidenceInput): CheckResult {
     return item('interval', 'pass', `${st?.changes ?? 0} REST changes reached WS, slowest ${secs(st?.maxMs ?? null)} <= ${secs(st?.limitMs ?? null)} staleness limit, ${plural(msgs, 'msg')}`, null, numbers);
   }
   const iv = s.interval;
-  const missed = Math.max(0, (iv?.missedBeats ?? 0) - e.missedBeatsBeforeOpen);
+  const beats = iv ? missedBeats(iv, e.missedBeatsBeforeOpen, th) : null;
+  const missed = beats?.stalled ?? 0;
   const limit = s.intervalLimitMs;
   const p95 = iv && iv.count > 0 ? iv.p95 : null;
   const numbers = {
     messages: msgs, samples: iv?.count ?? 0, expectedMs: s.expectedIntervalMs, p50Ms: iv?.p50 ?? null, p95Ms: p95, maxMs: iv?.max ?? null,
-    limitMs: limit, late: iv?.late ?? 0, missedBeats: missed, maxMissedBeats: th.maxMissedBeats, bursts: iv?.bursts ?? 0,
+    limitMs: limit, late: iv?.late ?? 0, missedBeats: missed, maxMissedBeats: th.maxMissedBeats, dropped: beats?.dropped ?? 0, bursts: iv?.bursts ?? 0,
   };
   const fails: string[] = [];
   if (p95 !== null && limit !== null && p95 > limit) fails.push(`p95 ${secs(p95)} > ${secs(limit)} limit`);
-  if (missed > th.maxMissedBeats) fails.push(`${plural(missed, 'missed beat')} > ${th.maxMissedBeats} allowed`);
+  if (beats?.stallFails) fails.push(`${plural(missed, 'missed beat')} > ${th.maxMissedBeats} allowed`);
+  if (beats?.dropsFail && !e.skippedFails) fails.push(`${plural(beats.dropped, 'message')} lost in short gaps of about ${count(beats.expected)} (${pct(beats.dropped / beats.expected)}), more than ${pct(th.maxSkippedRate)} explains`);
   const summary = `p95 ${secs(p95)} ${p95 !== null && limit !== null && p95 > limit ? '>' : '<='} ${secs(limit)} limit (expected ${secs(s.expectedIntervalMs)}), `
-    + `${plural(missed, 'missed beat')} (max ${th.maxMissedBeats}), ${plural(msgs, 'msg')}`;
+    + `${plural(missed, 'missed beat')} (max ${th.maxMissedBeats}), ${beats?.dropped ? `${plural(beats.dropped, 'message')} lost in short gaps (max ${pct(th.maxSkippedRate)}), ` : ''}${plural(msgs, 'msg')}`;
   if (fails.length) return item('interval', 'fail', summary, fails.join('; '), numbers);
   if (msgs < th.minMessages || p95 === null) {
     return item('interval', 'inconclusive', summary, `only ${plural(msgs, 'message')} (minimum ${Math.max(th.minMessages, 2)} to measure an interval)`, numbers);
@@ -131,11 +135,11 @@ function fieldsItem(e: EvidenceInput): CheckResult {
   return item('fields', 'pass', summary, null, numbers);
 }
 
-function valuesItem(e: EvidenceInput, maxMismatchRate: number): CheckResult {
+function valuesItem(e: EvidenceInput & { slowStream: boolean }, maxMismatchRate: number): CheckResult {
   const m = e.stats.match;
   const numbers = {
     restPolls: e.stats.rest.polls, compared: m.compared, agreed: m.agreed, mismatched: m.mismatched, rate: m.rate, maxRate: maxMismatchRate,
-    unmatched: m.unmatched, missingOnWs: m.missingOnWs,
+    unmatched: m.unmatched, missingOnWs: m.missingOnWs, skipped: m.skipped, skippedRate: m.skippedRate, maxSkippedRate: e.feature.thresholds.maxSkippedRate, restamped: m.restamped,
   };
   const first = m.mismatches[0];
   const firstText = first ? `; first: ${first.key}: ${first.fields.slice(0, 2).map((d) => `${d.path} REST ${show(d.rest)}, WS ${show(d.ws)}`).join('; ')}` : '';
@@ -143,9 +147,23 @@ function valuesItem(e: EvidenceInput, maxMismatchRate: number): CheckResult {
     const measured = `${count(m.mismatched)} of ${count(m.compared)} REST polls mismatched (${pct(m.rate ?? 0)})`;
     return item('values', 'fail', measured + firstText, `${measured} > ${pct(maxMismatchRate)} allowed${firstText}`, numbers);
   }
+  if (e.stats.ws.messages === 0) {
+    // No WS message at all: nothing to compare (a), b) and the connection say why), not a list of keys.
+    return item('values', 'inconclusive', `no WS message to compare with ${count(e.stats.rest.polls)} REST polls`, `0 WS messages: nothing to compare with REST`, numbers);
+  }
   if (m.missingOnWs > 0) {
-    const measured = `${plural(m.missingOnWs, 'REST item')} for keys WS never carried`;
+    const keys = missingKeyNames(e.stats);
+    const measured = `${plural(m.missingOnWs, 'REST item')} for keys WS never carried${keys ? ` (${keys})` : ''}`;
     return item('values', 'fail', measured, `${measured} > 0 allowed`, numbers);
+  }
+  const maxSkipped = e.feature.thresholds.maxSkippedRate;
+  const skippedText = `${count(m.skipped)} skipped state${m.skipped === 1 ? '' : 's'} (${pct(m.skippedRate ?? 0)}, max ${pct(maxSkipped)})`;
+  // A slow or late stream skips states by construction: that is item a), not c).
+  if (tooManySkipped(m.skipped, m.decided, maxSkipped) && !e.slowStream) {
+    const s0 = m.skippedSamples[0];
+    const first = s0 ? `; first: ${s0.key}: ${s0.fields.slice(0, 2).map((d) => `${d.path} REST ${show(d.rest)}, WS ${show(d.ws)}`).join('; ')}` : '';
+    const measured = `WS skipped ${count(m.skipped)} of ${count(m.decided)} states REST showed (${pct(m.skippedRate ?? 0)})`;
+    return item('values', 'fail', measured + first, `${measured}, more than ${pct(maxSkipped)} explains: the channel layer drops messages or the consumer falls behind${first}`, numbers);
   }
   if (m.compared === 0 && m.unmatched >= 5 && e.stats.ws.messages > 0) {
     const reasons = Object.entries(m.unmatchedByReason).map(([r, c]) => `${r} ${c}`).join(', ');
@@ -153,6 +171,8 @@ function valuesItem(e: EvidenceInput, maxMismatchRate: number): CheckResult {
     return item('values', 'fail', measured, `${measured}; at least 1 expected`, numbers);
   }
   const summary = `${count(m.agreed)} of ${count(m.compared)} REST polls agree (${pct(m.rate ?? 0)} mismatched, max ${pct(maxMismatchRate)})`
+    + (m.skipped ? `, ${skippedText}${e.slowStream ? ': the stream is slow, see a)' : ''}` : '')
+    + (m.restamped ? `, ${count(m.restamped)} re-stamped` : '')
     + (m.unmatched ? `, ${count(m.unmatched)} not comparable` : '');
   if (m.compared === 0) {
     return item('values', 'inconclusive', `no REST poll could be compared (${count(e.stats.rest.polls)} polls)`, `0 REST polls compared with WS (${count(e.stats.rest.polls)} polls)`, numbers);
@@ -179,12 +199,16 @@ function connectionItem(e: EvidenceInput): CheckResult {
   const max = e.feature.thresholds.maxReconnects;
   // Reconnecting within one beat loses nothing; a longer gap loses data even if the socket comes back.
   const gapLimit = e.stats.expectedIntervalMs;
-  const numbers = { reconnects: c.reconnects, maxReconnects: max, maxGapMs: c.maxGapMs, gapLimitMs: gapLimit, missedAcrossGaps: c.missedAcrossGaps };
+  const numbers = {
+    reconnects: c.reconnects, maxReconnects: max, maxGapMs: c.maxGapMs, gapLimitMs: gapLimit, missedAcrossGaps: c.missedAcrossGaps,
+    closes: c.closes.length, closeCodes: e.closes ? e.closes.codes.map(([code, n]) => `${code}x${n}`).join(' ') : null, suspects: e.closes?.suspects.join(' ') || null,
+  };
   const summary = `${plural(c.reconnects, 'reconnect')} (max ${max}), longest gap ${secs(c.maxGapMs)} (limit ${secs(gapLimit)})`;
   const fails: string[] = [];
   if (c.reconnects > max) fails.push(`${plural(c.reconnects, 'reconnect')} > ${max} allowed`);
   if (c.maxGapMs > gapLimit) fails.push(`gap ${secs(c.maxGapMs)} > ${secs(gapLimit)} limit (one interval)`);
-  if (fails.length) return item('connection', 'fail', summary, fails.join('; ') + (c.missedAcrossGaps ? `, about ${count(c.missedAcrossGaps)} messages missed` : ''), numbers);
+  const why = e.closes ? `; ${e.closes.text}: ${e.closes.hint}` : '';
+  if (fails.length) return item('connection', 'fail', summary, fails.join('; ') + (c.missedAcrossGaps ? `, about ${count(c.missedAcrossGaps)} messages missed` : '') + why, numbers);
   return item('connection', 'pass', summary, null, numbers);
 }
 
@@ -210,7 +234,15 @@ function show(v: unknown): string {
 
 /** Items a-f for one feature in one scope (a session, or the whole run). */
 export function judgeFeature(e: EvidenceInput, maxMismatchRate = e.feature.thresholds.maxMismatchRate): CheckResult[] {
-  return [intervalItem(e), fieldsItem(e), valuesItem(e, maxMismatchRate), errorsItem(e), connectionItem(e), scopingItem(e)];
+  // Lost messages show as one-beat gaps (a) and as skipped states (c): c) speaks for them
+  // when REST was compared; a) only when its p95 or stalls fail is the stream slow.
+  const m = e.stats.match;
+  const skippedFails = tooManySkipped(m.skipped, m.decided, e.feature.thresholds.maxSkippedRate);
+  const iv = e.stats.interval;
+  const limit = e.stats.intervalLimitMs;
+  const slowStream = iv !== null && ((iv.count > 0 && limit !== null && iv.p95! > limit) || missedBeats(iv, e.missedBeatsBeforeOpen, e.feature.thresholds).stallFails);
+  const interval = intervalItem({ ...e, skippedFails });
+  return [interval, fieldsItem(e), valuesItem({ ...e, slowStream }, maxMismatchRate), errorsItem(e), connectionItem(e), scopingItem(e)];
 }
 
 /** Any fail fails; else anything unjudged is inconclusive; skipped items do not count. */

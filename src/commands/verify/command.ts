@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
 import { makeOutput } from '../../output/format.js';
 import { type Register, action, backendOptions, durationArg, intArg, positiveNumber } from '../register.js';
 
@@ -12,6 +13,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--speed <n>', 'rehearsal speed: divides every interval and session length (match thor-cutover simulate --speed)', positiveNumber('--speed'), 1)
     .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
     .option('--shadow', 'runbook phase 2: check every feature streams while its flag is off')
+    .option('--keep-going', 'keep watching after a session fails (default: stop there, the verdict cannot change)')
     .option('--junit <file>', 'write JUnit XML: one testcase per checklist item per session')
     .option('--json [file]', 'the report as one JSON document (with schemaVersion): to FILE, or to stdout without one')
     .option('--actor <name>', 'who ran it, recorded with the verdict (default: THOR_CUTOVER_ACTOR, else user@host)')
@@ -21,13 +23,21 @@ Checklist (each item per session and overall, thresholds from the config's thres
   a) interval    p95 inter-arrival within tolerance, missed beats under the limit
                  (event-driven features: REST changes reach WS within the staleness limit)
   b) fields      every required field in every message, no type changes
-  c) values      REST and WS agree (the parity rule), mismatch rate within the allowed rate
+  c) values      REST and WS agree (the parity rule), mismatch rate within the allowed rate;
+                 states WS skipped (REST showed one WS never carried, between two it did)
+                 fail only past thresholds.maxSkippedRate (default 1%)
   d) errors      no error_message, no malformed frames, no REST errors
-  e) connection  reconnects within the limit, no gap longer than one interval
+  e) connection  reconnects within the limit, no gap longer than one interval; repeated
+                 closes are explained (a type the consumer has no handler for: close 1011)
   f) scoping     with a token configured: account features never reach a socket without it
+Precondition: each feature's flag is on (off with --shadow) in Redis and in the backend's
+heartbeat for the whole session; a change under the run fails that session, naming when
+and where it came from (an event, or a store that lost its keys).
 
-Verdicts: pass (exit 0), fail (1), could not run (2), inconclusive (3: too few messages,
-or not all sessions seen before --max-wait). Ctrl-C prints what was seen and exits 130.
+Verdicts: pass (exit 0), fail (1: at the first failed session, unless --keep-going), could
+not run (2: no backend, or the backend refused the token: 4401/4403 close, 401/403
+handshake), inconclusive (3: too few messages, or not all sessions seen before
+--max-wait). Ctrl-C prints what was seen and exits 130.
 Every finished run is recorded in Redis; \`status\` shows it, and \`enable\` of the next
 feature requires a passing verify of the previous one since it was enabled.
 
@@ -35,14 +45,17 @@ Examples:
   $ thor-cutover verify account_balance --sessions 2
   $ thor-cutover verify --sessions 2                      # every feature that is on
   $ thor-cutover verify --shadow --session-length 10m     # all features stream while flags are off
-  $ thor-cutover verify positions --junit verify.xml --json verify.json   # in CI`);
+  $ thor-cutover verify positions --junit verify.xml --json verify.json   # in CI
+  $ thor-cutover verify --sessions 2 --metrics 127.0.0.1:9464             # Prometheus scrapes /metrics`);
   backendOptions(cmd);
+  metricsOptions(cmd);
   cmd.action(action(io, setExit, async (ctx, features) => {
     const { runVerify } = await import('./run.js');
     const { printVerify, progressLine, progressWriter } = await import('./render.js');
     const o = ctx.opts as {
       sessions: number; sessionLength?: number; maxWait?: number; speed: number; shadow?: boolean; junit?: string;
-      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number;
+      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number; keepGoing?: boolean;
+      metrics?: MetricsFlags['metrics']; metricsHold?: number;
     };
     let jsonFile: string | undefined;
     // `--json positions` reads as the feature, not a file named "positions".
@@ -62,6 +75,9 @@ Examples:
       shadow: Boolean(o.shadow),
       actor: o.actor,
       recordTimeoutMs: o.recordTimeout,
+      keepGoing: Boolean(o.keepGoing),
+      metrics: o.metrics,
+      metricsHold: o.metricsHold,
     }, {
       started: (i) => ctx.io.stderr.write(
         `verify: watching ${i.features.join(', ')} on ${i.url} until ${i.sessions} complete ${i.mode === 'market' ? `${i.market} market session${i.sessions === 1 ? '' : 's'}` : `window${i.sessions === 1 ? '' : 's'}`} (Ctrl-C stops early)\n`,

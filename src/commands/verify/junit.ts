@@ -1,3 +1,4 @@
+import { renderJunitDocument, type JunitCase, type JunitSuite } from '../../output/junit.js';
 import { CHECKS } from './checklist.js';
 import type { VerifyReport } from './run.js';
 
@@ -6,42 +7,10 @@ import type { VerifyReport } from './run.js';
  * so a CI system shows exactly which item failed in which session. Inconclusive items are
  * errors (never green), items that do not apply are skipped.
  */
-
-function esc(s: string): string {
-  return s
-    // Characters XML 1.0 cannot carry at all, even escaped.
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
-interface Case {
-  classname: string;
-  name: string;
-  timeS: number;
-  status: 'pass' | 'fail' | 'inconclusive' | 'skipped';
-  message: string;
-  body: string;
-}
-
-function renderCase(c: Case): string {
-  const open = `    <testcase classname="${esc(c.classname)}" name="${esc(c.name)}" time="${c.timeS.toFixed(3)}"`;
-  switch (c.status) {
-    case 'pass': return `${open}>\n      <system-out>${esc(c.body)}</system-out>\n    </testcase>`;
-    case 'skipped': return `${open}>\n      <skipped message="${esc(c.message)}"/>\n    </testcase>`;
-    case 'fail': return `${open}>\n      <failure type="fail" message="${esc(c.message)}">${esc(c.body)}</failure>\n    </testcase>`;
-    case 'inconclusive': return `${open}>\n      <error type="inconclusive" message="${esc(c.message)}">${esc(c.body)}</error>\n    </testcase>`;
-  }
-}
-
 export function renderJunit(r: VerifyReport): string {
-  const suites: string[] = [];
-  let total = 0, failures = 0, errors = 0, skipped = 0;
+  const suites: JunitSuite[] = [];
   for (const f of r.features) {
-    const cases: Case[] = [];
+    const cases: JunitCase[] = [];
     for (const s of r.sessions) {
       const fr = s.features.find((x) => x.feature === f.feature);
       if (!fr) continue;
@@ -70,24 +39,13 @@ export function renderJunit(r: VerifyReport): string {
       message: `${r.sessionsCompleted} of ${r.sessionsRequired} ${unit} complete (${r.stopReason})`,
       body: `${r.sessionsCompleted} of ${r.sessionsRequired} ${unit} complete`,
     });
-    const nFail = cases.filter((c) => c.status === 'fail').length;
-    const nErr = cases.filter((c) => c.status === 'inconclusive').length;
-    const nSkip = cases.filter((c) => c.status === 'skipped').length;
-    total += cases.length; failures += nFail; errors += nErr; skipped += nSkip;
-    suites.push(
-      `  <testsuite name="${esc(`thor-cutover verify ${f.feature}`)}" tests="${cases.length}" failures="${nFail}" errors="${nErr}" skipped="${nSkip}" `
-      + `time="${(r.durationMs / 1000).toFixed(3)}" timestamp="${esc(r.startedAt)}">\n`
-      + `    <properties>\n`
-      + `      <property name="verdict" value="${esc(f.verdict)}"/>\n`
-      + `      <property name="shadow" value="${r.shadow}"/>\n`
-      + `      <property name="speed" value="${r.speed}"/>\n`
-      + `      <property name="runId" value="${esc(r.runId)}"/>\n`
-      + `    </properties>\n`
-      + cases.map(renderCase).join('\n') + '\n'
-      + `  </testsuite>`,
-    );
+    suites.push({
+      name: `thor-cutover verify ${f.feature}`,
+      timeS: r.durationMs / 1000,
+      timestamp: r.startedAt,
+      properties: { verdict: f.verdict, shadow: r.shadow, speed: r.speed, runId: r.runId },
+      cases,
+    });
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n`
-    + `<testsuites name="thor-cutover verify" tests="${total}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${(r.durationMs / 1000).toFixed(3)}">\n`
-    + suites.join('\n') + '\n</testsuites>\n';
+  return renderJunitDocument('thor-cutover verify', r.durationMs / 1000, suites);
 }

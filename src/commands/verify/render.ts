@@ -35,9 +35,11 @@ export function renderChecklist(out: Output, r: VerifyReport): string {
     o += `\nsession ${sess.index} · ${sess.label} · ${verdictWord(out, sess.verdict)}\n`;
     for (const f of sess.features) {
       o += `  ${f.feature} (${count(f.messages)} msgs)\n`;
+      if (f.precondition.status === 'fail') o += `    ${s.bad(MARK.fail)} precondition: ${f.precondition.detail}\n`;
       for (const it of f.items) o += line(out, it, '    ');
     }
   }
+  if (r.stopReason === 'failed') o += s.dim(`\nstopped after session ${r.sessions.at(-1)?.index ?? '?'} failed: the verdict cannot change (--keep-going watches on)`) + '\n';
   for (const ig of r.ignoredSessions) o += s.dim(`\nnot counted: ${ig.label}: ${ig.reason}`) + (r.ignoredSessions.at(-1) === ig ? '\n' : '');
 
   o += `\n${s.bold('overall')}\n`;

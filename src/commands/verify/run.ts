@@ -6,14 +6,18 @@ import { findFeature } from '../../config/load.js';
 import type { FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { formatDuration } from '../../output/format.js';
+import { startRunMetrics, type MetricsFlags } from '../../metrics/index.js';
 import { openStore } from '../../store/index.js';
 import { storeKeys } from '../../store/keys.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
-import { createEngine, WsClient, type Engine, type EngineSnapshot, type SessionSnapshot } from '../../stream/index.js';
+import { closeDiagnosis, createEngine, WsClient, type EngineSnapshot, type SessionSnapshot } from '../../stream/index.js';
+import { backendNeverAgreed, describeFlagChange, FlagFollower, type FlagChange } from '../../stream/flags.js';
+import { authFailureError, runUntil } from '../../stream/run-until.js';
+import type { FlagStore } from '../../store/types.js';
 import { CHECKS, combine, judgeFeature, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
 import { writeRecords, type RecordOutcome } from './record.js';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends MetricsFlags {
   /** Feature names; empty: every feature that is on (with --shadow: every feature). */
   features: string[];
   sessions: number;
@@ -28,6 +32,10 @@ export interface VerifyOptions {
   actor?: string;
   /** How long to keep trying to write the records when Redis is away at the end. */
   recordTimeoutMs: number;
+  /** Keep watching after a session failed (default: stop, the verdict cannot change). */
+  keepGoing?: boolean;
+  /** How often to re-read the flags in Redis (real ms): a store restarted empty sends no event. */
+  flagPollMs?: number;
 }
 
 /** Callbacks for the human at the terminal while the run waits; the command wires them to stderr. */
@@ -48,13 +56,20 @@ export interface Progress {
   mismatches: number;
 }
 
-export type StopReason = 'sessions' | 'max-wait' | 'interrupted';
+/** failed: a counted session failed, so the verdict could no longer change (see --keep-going). */
+export type StopReason = 'sessions' | 'max-wait' | 'interrupted' | 'failed';
 
 export interface FeatureSessionResult {
   feature: string;
   verdict: Verdict;
   messages: number;
   items: CheckResult[];
+  /**
+   * The feature's flag held its expected state (on; off with --shadow) in Redis and in the
+   * backend's heartbeat from the session's open to its close. Not a checklist item: without
+   * it the session did not verify the feature at all.
+   */
+  precondition: { status: 'pass' | 'fail'; detail: string | null; change: FlagChange | null };
 }
 
 export interface SessionResult {
@@ -79,7 +94,7 @@ export interface FeatureResult {
 /** One failed or unjudged item, in a sentence a person can act on. */
 export interface Problem {
   feature: string | null;
-  check: CheckId | 'sessions';
+  check: CheckId | 'sessions' | 'precondition';
   status: 'fail' | 'inconclusive';
   session: number | null;
   sessionLabel: string | null;
@@ -112,7 +127,9 @@ export interface VerifyReport {
   /** Sessions seen and not judged: the one under way at start, the one open at the end. */
   ignoredSessions: { label: string; openedAt: string; closedAt: string | null; reason: string }[];
   problems: Problem[];
-  connection: { reconnects: number; messages: number; lastError: string | null };
+  connection: { reconnects: number; messages: number; lastError: string | null; closeCodes: Record<string, number> };
+  /** Flag changes seen during the run, in Redis and in the backend's heartbeat. */
+  flagChanges: FlagChange[];
   records: RecordOutcome[];
 }
 
@@ -209,7 +226,7 @@ export async function runVerify(ctx: CommandContext, opts: VerifyOptions, hooks:
     const snap = await store.snapshot();
     const flags = resolveFlags(config.features, snap.raw, io.env);
     const features = selectFeatures(ctx, opts.features, opts.shadow, flags);
-    const report = await observe(ctx, opts, hooks, features, flags, actor);
+    const report = await observe(ctx, opts, hooks, features, flags, actor, store);
     const keys = storeKeys(config.redis.prefix);
     report.records = await writeRecords(store, features.map((f) => recordOf(report, f.name)), keys.verify, opts.recordTimeoutMs, hooks.note, io.interrupted);
     return report;
@@ -219,7 +236,7 @@ export async function runVerify(ctx: CommandContext, opts: VerifyOptions, hooks:
 }
 
 async function observe(
-  ctx: CommandContext, opts: VerifyOptions, hooks: VerifyHooks, features: FeatureConfig[], flags: FeatureFlag[], actor: string,
+  ctx: CommandContext, opts: VerifyOptions, hooks: VerifyHooks, features: FeatureConfig[], flags: FeatureFlag[], actor: string, store: FlagStore,
 ): Promise<VerifyReport> {
   const { config, io } = ctx;
   const mode = opts.sessionLengthMs !== null ? 'fixed' : 'market';
@@ -230,8 +247,12 @@ async function observe(
     ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
     sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
   });
+  const metrics = await startRunMetrics(opts, io, { command: 'verify', config, features, snapshot: () => engine.snapshot() });
   const scoped = config.backend.token ? features.filter((f) => f.accountScoped) : [];
   const probe = scoped.length ? new ScopingProbe(config.backend.wsUrl, scoped, config.backend.timeoutMs, opts.speed) : null;
+  const follower = new FlagFollower({
+    features, initial: flags, store, env: io.env, pollMs: opts.flagPollMs ?? Math.max(250, 2_000 / opts.speed),
+  });
 
   // Missed beats whose gap began before the session opened: the stream may rightly have
   // been quiet while the market was closed, and the engine counts the first gap of a
@@ -249,73 +270,84 @@ async function observe(
     if (!m) { m = new Map(); beforeOpen.set(open.index, m); }
     m.set(e.feature, (m.get(e.feature) ?? 0) + e.beatsLost);
   });
+  const stopAll = () => Promise.all([engine.stop(), probe?.stop(), follower.stop()]);
 
   const startedAt = Date.now();
   probe?.start();
   const contact = await engine.start();
+  const refused = engine.wsClient?.authFailed;
+  if (refused) {
+    await stopAll();
+    await metrics?.close();
+    throw authFailureError(refused, config.backend, config.backend.wsUrl);
+  }
   if (!contact.ws || !contact.rest) {
-    await Promise.all([engine.stop(), probe?.stop()]);
+    await stopAll();
+    await metrics?.close();
     const what = !contact.ws ? `the WebSocket at ${engine.snapshot().connection.url}: ${contact.wsError ?? 'no answer'}` : `the REST API at ${config.backend.url}: ${contact.restError ?? 'no answer'}`;
     throw new ConnectionError(`cannot connect to ${what}`, 'is the backend running? set --url / --ws-url (or THOR_CUTOVER_URL), and --token if it needs one');
   }
+  await follower.start(engine);
+  // A backend whose heartbeat disagrees from the start does not read this store: say so once.
+  const told = new Set<string>();
+  engine.onEvent('backend-flags', () => {
+    for (const f of features) {
+      const c = told.has(f.name) ? null : backendNeverAgreed(follower, f.name, !opts.shadow);
+      if (!c) continue;
+      told.add(f.name);
+      hooks.note?.(`note: the backend's heartbeat reports ${f.name} ${c.to ? 'on' : 'off'}, and this run expects it ${c.to ? 'off' : 'on'}: does the backend read the flags from ${redactUrl(config.redis.url)} (prefix ${config.redis.prefix})? thor-cutover doctor checks`);
+    }
+  });
   hooks.started?.({ features: features.map((f) => f.name), sessions: opts.sessions, mode, market: config.market.country, url: engine.snapshot().connection.url });
 
+  const b: BuildInput = { config: ctx.config, opts, features, flags, actor, startedAt, stopReason: 'sessions', snapshot: engine.snapshot(), beforeOpen, probe, mode, follower };
   // Three market_status beats (rehearsal-speed) without one for our market: worth a word.
   const statusEvery = ctx.config.features.find((f) => f.name === 'global_market')?.intervalMs ?? 10_000;
   const silentMs = Math.max(5_000, (3 * statusEvery) / opts.speed);
-  const stopReason = await waitForSessions(engine, opts, io.interrupted, hooks, () => open, { ms: silentMs, country: ctx.config.market.country });
-  await Promise.all([engine.stop(), probe?.stop()]);
-  const snapshot = engine.snapshot();
-  return buildReport({ config: ctx.config, opts, features, flags, actor, startedAt, stopReason, snapshot, beforeOpen, probe, mode });
-}
-
-function waitForSessions(
-  engine: Engine, opts: VerifyOptions, interrupted: AbortSignal, hooks: VerifyHooks, open: () => { openedAt: number } | null,
-  silent: { ms: number; country: string },
-): Promise<StopReason> {
-  const started = Date.now();
-  return new Promise<StopReason>((resolve) => {
-    const timers: NodeJS.Timeout[] = [];
-    const done = (r: StopReason) => {
-      for (const t of timers) clearInterval(t);
-      engine.off('session-close', onClose);
-      interrupted.removeEventListener('abort', onAbort);
-      resolve(r);
-    };
-    const onClose = () => { if (engine.sessionsCompleted() >= opts.sessions) done('sessions'); };
-    const onAbort = () => done('interrupted');
-    engine.onEvent('session-close', onClose);
-    if (interrupted.aborted) { done('interrupted'); return; }
-    interrupted.addEventListener('abort', onAbort, { once: true });
-    if (opts.maxWaitMs !== null) timers.push(setTimeout(() => done('max-wait'), opts.maxWaitMs));
-    // A market.country the backend never reports would make verify wait silently forever:
-    // say so once, while it keeps waiting (--max-wait bounds it).
-    timers.push(setTimeout(() => {
-      const s = engine.snapshot();
-      if (s.sessionMode === 'market' && s.marketStatus === null) {
-        hooks.note?.(`no market_status for ${silent.country} (market.country in the config) has arrived in ${formatDuration(silent.ms)}; still waiting (check the country, or use --session-length for fixed windows)`);
-      }
-    }, silent.ms));
-    if (hooks.progress) {
-      const progress = hooks.progress;
-      timers.push(setInterval(() => {
-        const s = engine.snapshot();
-        const o = open();
+  const silent = setTimeout(() => {
+    const s = engine.snapshot();
+    if (s.sessionMode !== 'market' || s.marketStatus !== null) return;
+    const closes = closeDiagnosis(s.overall.features, s.overall.connection);
+    // A socket that keeps closing is the likelier cause than a wrong country.
+    hooks.note?.(closes && closes.closes > 1
+      ? `no market_status for ${ctx.config.market.country} has arrived in ${formatDuration(silentMs)}: ${closes.text}; still waiting (${closes.hint})`
+      : `no market_status for ${ctx.config.market.country} (market.country in the config) has arrived in ${formatDuration(silentMs)}; still waiting (check the country, or use --session-length for fixed windows)`);
+  }, silentMs);
+  const progress = hooks.progress;
+  const outcome = await runUntil(engine, {
+    sessions: opts.sessions,
+    maxWaitMs: opts.maxWaitMs,
+    signal: io.interrupted,
+    // A counted session that failed decides the verdict: waiting for more cannot change it.
+    onSessionClose: (sess) => !opts.keepGoing && !sess.session.partial && judgeSession(sess, b).verdict === 'fail',
+    ...(progress ? {
+      onTick: (s: EngineSnapshot) => {
+        const o = open as { openedAt: number } | null;
         progress({
           completed: s.sessionsCompleted,
           required: opts.sessions,
           open: o !== null,
           marketStatus: s.marketStatus,
-          elapsedMs: Date.now() - (o?.openedAt ?? started),
+          elapsedMs: Date.now() - (o?.openedAt ?? startedAt),
           messages: s.overall.features.reduce((n, f) => n + f.ws.messages, 0),
           mismatches: s.overall.features.reduce((n, f) => n + f.match.mismatched, 0),
         });
-      }, 1_000));
-    }
+      },
+    } : {}),
   });
+  clearTimeout(silent);
+  await stopAll();
+  if (outcome.end === 'auth') {
+    await metrics?.close();
+    throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  }
+  const stopReason: StopReason = outcome.end === 'decided' ? 'failed' : outcome.end === 'max-wait' ? 'max-wait' : outcome.end === 'interrupted' ? 'interrupted' : 'sessions';
+  const snapshot = engine.snapshot();
+  await metrics?.finish(snapshot, io.interrupted);
+  return buildReport({ ...b, stopReason, snapshot });
 }
 
-interface BuildInput {
+export interface BuildInput {
   config: CommandContext['config'];
   opts: VerifyOptions;
   features: FeatureConfig[];
@@ -327,21 +359,29 @@ interface BuildInput {
   beforeOpen: Map<number, Map<string, number>>;
   probe: ScopingProbe | null;
   mode: 'market' | 'fixed';
+  follower: FlagFollower;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function judgeSession(s: SessionSnapshot, b: BuildInput): SessionResult {
+export function judgeSession(s: SessionSnapshot, b: Pick<BuildInput, 'features' | 'beforeOpen' | 'probe' | 'follower'> & { opts: Pick<VerifyOptions, 'shadow'> }): SessionResult {
+  const closes = closeDiagnosis(s.features, s.connection);
+  const expected = !b.opts.shadow;
   const results = b.features.map((f): FeatureSessionResult => {
     const stats = s.features.find((x) => x.name === f.name)!;
     const items = judgeFeature({
       feature: f,
       stats,
       connection: s.connection,
+      closes,
       missedBeatsBeforeOpen: b.beforeOpen.get(s.session.index)?.get(f.name) ?? 0,
       scoping: b.probe && f.accountScoped ? b.probe.evidence(s.session.index, f.name) : null,
     });
-    return { feature: f.name, verdict: combine(items.map((i) => i.status)), messages: stats.ws.messages, items };
+    const change = b.follower.breach(f.name, expected, s.session.openedAt, s.session.closedAt ?? Date.now());
+    const precondition = change
+      ? { status: 'fail' as const, detail: `the flag was not ${expected ? 'on' : 'off'} for the whole session: ${describeFlagChange(change)}`, change }
+      : { status: 'pass' as const, detail: null, change: null };
+    return { feature: f.name, verdict: combine([...items.map((i) => i.status), precondition.status]), messages: stats.ws.messages, items, precondition };
   });
   return {
     index: s.session.index,
@@ -382,6 +422,13 @@ function buildReport(b: BuildInput): VerifyReport {
   const problems: Problem[] = [];
   for (const s of sessions) {
     for (const fr of s.features) {
+      if (fr.precondition.status === 'fail') {
+        const detail = fr.precondition.detail!;
+        problems.push({
+          feature: fr.feature, check: 'precondition', status: 'fail', session: s.index, sessionLabel: s.label, detail,
+          message: `${fr.feature} precondition: ${detail}, session ${s.index} (${s.label})`,
+        });
+      }
       for (const it of fr.items) {
         if (it.status !== 'fail' && it.status !== 'inconclusive') continue;
         const detail = it.detail ?? it.summary;
@@ -392,7 +439,8 @@ function buildReport(b: BuildInput): VerifyReport {
       }
     }
   }
-  const short = sessions.length < opts.sessions;
+  // Stopped at a failed session: the verdict is decided; the sessions not watched are not a gap in the evidence.
+  const short = sessions.length < opts.sessions && b.stopReason !== 'failed';
   if (short) {
     const why = b.stopReason === 'interrupted' ? 'interrupted' : b.stopReason === 'max-wait' ? `--max-wait ${formatDuration(opts.maxWaitMs ?? 0)} reached` : 'stopped';
     const detail = `${sessions.length} of ${opts.sessions} ${b.mode === 'market' ? `${b.config.market.country} market sessions` : 'windows'} complete (${why})`;
@@ -455,7 +503,8 @@ function buildReport(b: BuildInput): VerifyReport {
     sessions,
     ignoredSessions: ignored,
     problems,
-    connection: { reconnects: snap.connection.reconnects, messages: snap.connection.messages, lastError: snap.connection.lastError },
+    connection: { reconnects: snap.connection.reconnects, messages: snap.connection.messages, lastError: snap.connection.lastError, closeCodes: snap.connection.closeCodes },
+    flagChanges: b.follower.changes,
     records: [],
   };
 }

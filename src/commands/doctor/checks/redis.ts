@@ -6,6 +6,7 @@ import { formatDuration } from '../../../output/format.js';
 import { cutoverMode, resolveFlags } from '../../../store/effective.js';
 import { isInProcessUrl, openStore } from '../../../store/index.js';
 import { storeKeys } from '../../../store/keys.js';
+import type { HealthFinding, HealthId } from '../../../store/health.js';
 import type { AuditEntry, FlagSnapshot, FlagStore } from '../../../store/types.js';
 import { beforeDeadline, LATE, msLeft } from '../deadline.js';
 import { check, type Check } from '../types.js';
@@ -23,13 +24,19 @@ export interface RedisFacts {
 /** How far back the audit stream is read to find each feature's last change. */
 const HISTORY_SCAN = 2_000;
 
-const title = { reachable: 'Redis', layout: 'Redis key layout', env: 'flags: env vs Redis' } as const;
+const title = {
+  reachable: 'Redis', layout: 'Redis key layout', env: 'flags: env vs Redis',
+  persistence: 'Redis persistence', eviction: 'Redis eviction', reset: 'flag store reset',
+} as const;
+
+const HEALTH_IDS: HealthId[] = ['persistence', 'eviction', 'reset'];
 
 export async function checkRedis(config: Config, env: NodeJS.ProcessEnv, until: number): Promise<{ checks: Check[]; facts: RedisFacts }> {
   const facts: RedisFacts = { reachable: false, snapshot: null, lastChange: new Map(), eventSubscribers: null };
   const skipped = (why: string): Check[] => [
     check('redis', 'redis.layout', title.layout, 'skip', why),
     check('redis', 'redis.env', title.env, 'skip', why),
+    ...HEALTH_IDS.map((id) => check('redis', `redis.${id}`, title[id], 'skip', why)),
   ];
 
   let store: FlagStore | typeof LATE;
@@ -51,9 +58,10 @@ export async function checkRedis(config: Config, env: NodeJS.ProcessEnv, until: 
       s.snapshot().catch((err: unknown) => err as Error),
       s.history({ limit: HISTORY_SCAN }).catch(() => [] as AuditEntry[]),
       inspectLayout(config, until),
+      s.health(config.features.map((f) => f.name)).catch((err: unknown) => err as Error),
     ]), until);
     if (read === LATE) return { checks: [noAnswer(config), ...skipped('Redis did not answer in time')], facts };
-    const [rtt, snap, history, layout] = read;
+    const [rtt, snap, history, layout, health] = read;
     facts.reachable = true;
     for (const e of history) if (!facts.lastChange.has(e.feature)) facts.lastChange.set(e.feature, e);
     const checks = [check('redis', 'redis.reachable', title.reachable, 'pass', `${s.description} · PONG in ${formatDuration(rtt)}`)];
@@ -70,6 +78,7 @@ export async function checkRedis(config: Config, env: NodeJS.ProcessEnv, until: 
       facts.snapshot = snap;
       checks.push(envCheck(config, snap, env));
     }
+    checks.push(...healthChecks(health));
     return { checks, facts };
   } catch (err) {
     if (!isCutoverError(err)) throw err;
@@ -77,6 +86,19 @@ export async function checkRedis(config: Config, env: NodeJS.ProcessEnv, until: 
   } finally {
     await s.close();
   }
+}
+
+/** Could the store silently forget the flags? A setting we may not read is a skip that says so, never a fail. */
+function healthChecks(health: HealthFinding[] | null | Error): Check[] {
+  return HEALTH_IDS.map((id) => {
+    const name = `redis.${id}`;
+    if (health === null) return check('redis', name, title[id], 'skip', 'in-process store (memory://): nothing is kept after exit, by design');
+    if (health instanceof Error) return check('redis', name, title[id], 'skip', `could not check: ${health.message}`);
+    const f = health.find((x) => x.id === id)!;
+    if (f.status === 'ok') return check('redis', name, title[id], 'pass', f.summary);
+    if (f.status === 'warn') return check('redis', name, title[id], 'warn', f.summary, f.hint);
+    return check('redis', name, title[id], 'skip', f.summary, f.hint);
+  });
 }
 
 function noAnswer(config: Config): Check {

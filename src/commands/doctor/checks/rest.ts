@@ -87,6 +87,12 @@ function restCheck(config: Config, f: FeatureConfig, r: RestResponse, client: Re
   const missing = required.filter((name) => items.some((item) => !(name in item)));
   if (missing.length) {
     const short = items.filter((item) => missing.some((m) => !(m in item))).length;
+    // A body that wraps the payload ({"results": {...}}) misses every field at the top but has them one level down.
+    const wrapper = f.restItemsPath ? null : findWrapper(r.body, required);
+    if (wrapper) {
+      return fail(`${base} · missing required ${missing.join(', ')} at the top, but "${wrapper}" holds them`,
+        `the payload is wrapped: set features.${f.name}.restItemsPath to "${wrapper}"`);
+    }
     return fail(`${base} · missing required ${missing.join(', ')} (in ${short} of ${items.length})`,
       `the payload differs from PROTOCOL.md: map renamed fields with features.${f.name}.fieldMap, or set features.${f.name}.requiredFields`);
   }
@@ -111,4 +117,20 @@ async function readFlags(config: Config, client: RestClient, signal: AbortSignal
     for (const [k, v] of Object.entries(source)) if (typeof v === 'string') result.source[k] = v;
   }
   return result;
+}
+
+/** The dot path (two levels at most) of an object, or a list of them, with most of the required fields. */
+function findWrapper(body: unknown, required: string[], prefix = '', depth = 0): string | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || depth >= 2) return null;
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    const probe = Array.isArray(v) ? v[0] : v;
+    if (typeof probe === 'object' && probe !== null && !Array.isArray(probe)) {
+      const has = required.filter((name) => name in probe).length;
+      if (has > 0 && has * 2 >= required.length) return path;
+      const deeper = findWrapper(v, required, path, depth + 1);
+      if (deeper) return deeper;
+    }
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
 import type { Config, FeatureConfig } from '../../../config/types.js';
 import { formatDuration } from '../../../output/format.js';
+import { diagnoseCloses, explainClose, type CloseDiagnosis, type CloseRecord } from '../../../stream/closes.js';
 import { badFrameTotal, WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
 import { check, type Check } from '../types.js';
 
@@ -28,8 +29,12 @@ export interface WsObservation {
   endedAt: number;
   openedAt: number | null;
   handshakeMs: number | null;
-  /** The server closed an open socket while we watched. */
+  /** The server closed an open socket while we watched (the first time). */
   closedByServer: { code: number; reason: string; at: number } | null;
+  /** Every close of an open socket by the server: doctor reconnects to see whether it repeats. */
+  closes: CloseRecord[];
+  /** Why the closes happen, when they point at something (see stream/closes.ts). */
+  closeDiagnosis: CloseDiagnosis | null;
   /** The handshake never completed and nothing said why before the window ended. */
   noAnswer: boolean;
   stats: WsClientStats;
@@ -45,7 +50,19 @@ export interface WsPlan {
   speed: number;
   /** Stop watching at this time (epoch ms) at the latest. */
   until: number;
+  /**
+   * Watch at least this long after the first open before finishing early: two of the
+   * slowest intervals by default (a fault that shows once an interval is seen), the whole
+   * window when the user set --timeout.
+   */
+  minWatchMs: number;
   signal: AbortSignal;
+}
+
+/** Two of the slowest periodic intervals (rehearsal-speed), plus the arrival grace. */
+export function minWatchMs(config: Config, speed: number): number {
+  const slowest = Math.max(0, ...config.features.filter((f) => f.cadence === 'periodic').map((f) => f.intervalMs));
+  return (2 * slowest) / speed + ARRIVAL_GRACE_MS;
 }
 
 const featureOfType = (config: Config) => new Map(config.features.flatMap((f) => f.wsTypes.map((t) => [t, f] as const)));
@@ -84,7 +101,10 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
     // A missing WS pong is reported, not acted on: the socket stays up for the whole window.
     pongTimeoutMs: Math.max(1_000, until - startedAt + 1_000),
     staleAfterMs: Math.max(1_000, until - startedAt + 1_000),
-    reconnect: false,
+    // A server that closes the socket is given another (backed off) try, so a close that
+    // repeats (a consumer that raises on every broadcast of a type) shows as the loop it is.
+    reconnect: true,
+    backoff: { initialMs: Math.max(50, 250 / plan.speed), maxMs: Math.max(500, 2_000 / plan.speed) },
   });
   const obs: WsObservation = {
     url: client.stats().url,
@@ -93,6 +113,8 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
     openedAt: null,
     handshakeMs: null,
     closedByServer: null,
+    closes: [],
+    closeDiagnosis: null,
     noAnswer: false,
     stats: client.stats(),
     types: new Map(),
@@ -111,8 +133,11 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
     obs.clock.samples += 1;
     obs.clock[source] = obs.clock[source] === null ? skew : Math.max(obs.clock[source]!, skew);
   };
+  let last: { type: string | null; at: number } = { type: null, at: 0 };
   const satisfied = () =>
     obs.openedAt !== null
+    && Date.now() - obs.openedAt >= plan.minWatchMs
+    && obs.closes.length === 0
     && obs.heartbeat.seen !== null
     && client.stats().rtt.protocol.count > 0
     && waitFor.every((f) => f.wsTypes.some((t) => obs.types.has(t)));
@@ -126,6 +151,12 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
       signal.removeEventListener('abort', finish);
       obs.endedAt = Date.now();
       obs.stats = client.stats();
+      // Every periodic feature, account-scoped ones too: whether or not they would reach
+      // this socket, the closes may keep time with one of them.
+      obs.closeDiagnosis = diagnoseCloses(obs.closes, config.features.filter((f) => f.cadence === 'periodic').map((f) => ({
+        type: f.wsTypes[0]!, feature: f.name, intervalMs: f.intervalMs / plan.speed,
+        messages: f.wsTypes.reduce((n, t) => n + (obs.types.get(t)?.count ?? 0), 0),
+      })));
       if (obs.openedAt === null && obs.stats.lastHandshakeStatus === null && obs.stats.lastClose === null) obs.noAnswer = true;
       void client.stop().then(() => resolve(obs));
     };
@@ -134,14 +165,19 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
 
     // WsClient re-emits socket errors as events: without a listener an 'error' event would throw.
     client.on('error', () => {});
-    client.on('open', (e) => { obs.openedAt = e.at; obs.handshakeMs = e.handshakeMs; });
+    client.on('open', (e) => { obs.openedAt ??= e.at; obs.handshakeMs ??= e.handshakeMs; });
     client.on('close', (e) => {
       if (done) return;
-      if (e.wasOpen) obs.closedByServer = { code: e.code, reason: e.reason, at: e.at };
-      finish();
+      if (e.wasOpen) {
+        obs.closedByServer ??= { code: e.code, reason: e.reason, at: e.at };
+        obs.closes.push({ at: e.at, code: e.code, reason: e.reason, lastType: last.type, sinceLastFrameMs: last.type === null ? null : e.at - last.at });
+      }
+      // Credentials refused, or a socket that never opened: reconnecting shows nothing more.
+      if (client.authFailed || !e.wasOpen) finish();
     });
     client.on('pong', () => { if (satisfied()) finish(); });
     client.on('message', (m: WsMessage) => {
+      last = { type: m.type, at: m.at };
       see(obs.types, m.type, m.at);
       const data = isObject(m.data) ? m.data : null;
       if (m.type === 'heartbeat') {
@@ -168,35 +204,16 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
   });
 }
 
-const CLOSE_CODES: Record<number, { meaning: string; hint: string }> = {
-  1000: { meaning: 'normal closure', hint: 'the backend ended the connection on purpose: see the consumer\'s disconnect logic' },
-  1001: { meaning: 'going away', hint: 'the backend (or a proxy) is shutting down or restarting' },
-  1006: { meaning: 'abnormal closure: dropped without a close frame', hint: 'a crash, a proxy idle timeout, or a network cut: see the backend and proxy logs' },
-  1008: { meaning: 'policy violation', hint: 'the consumer or a proxy rejected the connection: origin, auth or message policy' },
-  1011: { meaning: 'internal error', hint: 'the consumer raised an exception: see the backend logs' },
-  1012: { meaning: 'service restart', hint: 'the backend is restarting (a deploy?): run doctor again once it is up' },
-  1013: { meaning: 'try again later', hint: 'the backend is overloaded or not ready' },
-  4001: { meaning: 'unauthorized (application code)', hint: 'the consumer rejected the credentials: check --token / THOR_CUTOVER_TOKEN and backend.tokenIn' },
-  4003: { meaning: 'forbidden (application code)', hint: 'the token is valid but may not open this stream: check its permissions' },
-  4401: { meaning: 'unauthorized (application code, HTTP 401 + 4000)', hint: 'the consumer rejected the token after accepting the socket: pass the right --token (THOR_CUTOVER_TOKEN), and check backend.tokenIn (query, header or both)' },
-  4403: { meaning: 'forbidden (application code, HTTP 403 + 4000)', hint: 'the token is valid but may not open this stream: check its permissions' },
-};
-
-export function explainClose(code: number): { meaning: string; hint: string } {
-  const known = CLOSE_CODES[code];
-  if (known) return known;
-  if (code >= 4000 && code <= 4999) {
-    return { meaning: 'application-defined code', hint: `the backend's consumer chose ${code} (self.close(code=${code})): look it up there` };
-  }
-  return { meaning: 'unexpected close code', hint: 'see the backend and proxy logs' };
-}
-
 function handshakeCheck(config: Config, o: WsObservation): Check {
   const id = 'ws.handshake';
   const title = 'WebSocket';
   const s = o.stats;
   if (o.openedAt !== null) {
     const base = `101 Switching Protocols in ${formatDuration(o.handshakeMs ?? 0)} · ${o.url}`;
+    if (o.closes.length > 1 && o.closeDiagnosis) {
+      const d = o.closeDiagnosis;
+      return check('ws', id, title, 'fail', `${base}; then ${d.text} in ${formatDuration(o.endedAt - o.openedAt)} (a close/reconnect loop)`, d.hint);
+    }
     if (o.closedByServer) {
       const c = o.closedByServer;
       const { meaning, hint } = explainClose(c.code);
@@ -255,10 +272,17 @@ function typeCheck(config: Config, f: FeatureConfig, o: WsObservation, speed: nu
     }
     return check('ws', id, title, 'pass', measured);
   }
+  const none = `no ${types} in ${formatDuration(watchedMs)}`;
+  const d = o.closeDiagnosis;
+  if (d && d.evidence === 'never-arrived' && f.wsTypes.some((t) => d.suspects.includes(t))) {
+    return check('ws', id, title, 'fail', `${none}: the server closed the socket each time it was due (${d.codes.map(([c, n]) => `${c} x${n}`).join(', ')})`, d.hint);
+  }
+  if (o.closes.length > 0) {
+    return check('ws', id, title, o.closes.length > 1 ? 'fail' : 'warn', `${none}: the server closed the socket ${o.closes.length === 1 ? 'once' : `${o.closes.length} times`} while we watched`, 'see the WebSocket check above');
+  }
   if (f.accountScoped && !config.backend.token) {
     return check('ws', id, title, 'skip', `not checked: ${types} is account-scoped and goes only to sockets with a token; pass --token`);
   }
-  const none = `no ${types} in ${formatDuration(watchedMs)}`;
   if (f.cadence !== 'periodic') {
     return check('ws', id, title, 'warn', `${none} (${f.cadence}: sent when something happens)`, 'nothing may have happened in the window; run parity for a longer look');
   }
@@ -287,10 +311,6 @@ function otherCheck(config: Config, o: WsObservation): Check {
     problems.push(`no feature claims ${unclaimed.map((t) => `${t} ×${o.types.get(t)!.count}`).join(', ')}`);
     hints.push('if a type carries a feature, add it to that feature\'s wsTypes in the config');
   }
-  if (o.errorMessages.count) {
-    problems.push(`${o.errorMessages.count} error_message${o.errorMessages.count === 1 ? '' : 's'} ("${o.errorMessages.first}")`);
-    hints.push('the backend reports errors on the stream: see its logs');
-  }
   if (badCount) {
     problems.push(`${badCount} frame${badCount === 1 ? '' : 's'} not {"type","data"} JSON${bad.samples[0] ? ` (${bad.samples[0].kind}: ${JSON.stringify(bad.samples[0].sample.slice(0, 40))})` : ''}`);
     hints.push('something sends frames that are not JSON objects with a type: clients drop them');
@@ -298,6 +318,18 @@ function otherCheck(config: Config, o: WsObservation): Check {
   const extra = extras.length ? ` · known extras: ${extras.join(', ')}` : '';
   if (problems.length) return check('ws', id, title, 'warn', problems.join(' · ') + extra, hints.join('; '));
   return check('ws', id, title, 'pass', `nothing unexpected${extra}`);
+}
+
+/** error_message frames (PROTOCOL.md section 3: each counts as an error). */
+function errorsCheck(o: WsObservation): Check {
+  const id = 'ws.errors';
+  const title = 'WS error_message';
+  if (o.openedAt === null) return check('ws', id, title, 'skip', 'no WebSocket connection');
+  const n = o.errorMessages.count;
+  const watched = formatDuration(o.endedAt - o.openedAt);
+  if (n === 0) return check('ws', id, title, 'pass', `none in ${watched}`);
+  return check('ws', id, title, 'fail', `${n} error_message${n === 1 ? '' : 's'} in ${watched}; first: "${o.errorMessages.first}"`,
+    'the backend reports errors on the stream: see its logs around the time of each (clients show them to users)');
 }
 
 function heartbeatCheck(o: WsObservation, speed: number): Check {
@@ -356,6 +388,7 @@ export function wsChecks(config: Config, o: WsObservation, speed: number): Check
   return [
     handshakeCheck(config, o),
     ...config.features.map((f) => typeCheck(config, f, o, speed)),
+    errorsCheck(o),
     otherCheck(config, o),
     heartbeatCheck(o, speed),
     pingCheck(o),

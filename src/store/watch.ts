@@ -1,6 +1,6 @@
 import type { FeatureConfig } from '../config/types.js';
-import { cutoverMode, resolveFlags, type FlagSource, type Mode } from '../store/effective.js';
-import type { FlagStore, Subscription } from '../store/types.js';
+import { cutoverMode, resolveFlags, type FlagSource, type Mode } from './effective.js';
+import type { FlagEvent, FlagStore, Subscription } from './types.js';
 
 /** The flags as this backend sees them: what the heartbeat and GET /api/cutover/flags/ show. */
 export interface FlagsView {
@@ -17,9 +17,17 @@ export interface FlagsView {
  */
 const POLL_MS = 2_000;
 
+/** What made the watcher read the flags again. */
+export type WatchCause =
+  | { kind: 'event'; event: FlagEvent }
+  | { kind: 'poll' }
+  | { kind: 'reconnect' }
+  | { kind: 'start' };
+
 /**
  * Reads the flags the way a backend does (PROTOCOL.md section 2): the effective value from
- * the store's hash and the env, re-read on every event and on a slow poll.
+ * the store's hash and the env, re-read on every event and on a slow poll. The simulator
+ * follows the store with it, and so do parity and verify (a flag that changes under a run).
  */
 export class FlagWatcher {
   private current: FlagsView;
@@ -29,13 +37,15 @@ export class FlagWatcher {
   private again = false;
   private stopped = false;
   private failing = false;
+  private pendingCause: WatchCause | null = null;
 
   constructor(
     private readonly store: FlagStore,
     private readonly features: readonly FeatureConfig[],
     private readonly env: NodeJS.ProcessEnv,
-    private readonly onChange: (view: FlagsView) => void,
+    private readonly onChange: (view: FlagsView, cause: WatchCause, previous: FlagsView) => void,
     private readonly log: (line: string) => void,
+    private readonly pollMs = POLL_MS,
   ) {
     this.current = this.resolve({}, 0);
   }
@@ -45,23 +55,23 @@ export class FlagWatcher {
   }
 
   async start(): Promise<void> {
-    await this.refresh();
+    await this.refresh({ kind: 'start' });
     await this.subscribe();
     this.poll = setInterval(() => {
       if (!this.sub) void this.subscribe();
-      void this.refresh();
-    }, POLL_MS);
+      void this.refresh({ kind: 'poll' });
+    }, this.pollMs);
     this.poll.unref();
   }
 
   private async subscribe(): Promise<void> {
     try {
       this.sub = await this.store.subscribe(
-        () => void this.refresh(),
+        (event) => void this.refresh({ kind: 'event', event }),
         (state, detail) => {
           if (state === 'reconnecting') this.log(`flag store: reconnecting${detail ? ` (${detail})` : ''}`);
           // Events sent while we were away are gone: read the hash again.
-          if (state === 'connected') { this.log('flag store: reconnected'); void this.refresh(); }
+          if (state === 'connected') { this.log('flag store: reconnected'); void this.refresh({ kind: 'reconnect' }); }
         },
       );
       if (this.stopped) await this.sub.close();
@@ -81,8 +91,12 @@ export class FlagWatcher {
     };
   }
 
-  /** Coalesced: a burst of events costs at most one read in flight and one after it. */
-  refresh(): Promise<void> {
+  /**
+   * Coalesced: a burst of events costs at most one read in flight and one after it. The
+   * cause reported is the latest one asked for (an event's actor and reason win a poll).
+   */
+  refresh(cause: WatchCause = { kind: 'poll' }): Promise<void> {
+    if (!this.pendingCause || cause.kind === 'event' || this.pendingCause.kind === 'poll') this.pendingCause = cause;
     if (this.inFlight) {
       this.again = true;
       return this.inFlight;
@@ -90,13 +104,16 @@ export class FlagWatcher {
     this.inFlight = (async () => {
       do {
         this.again = false;
+        const why = this.pendingCause ?? cause;
+        this.pendingCause = null;
         try {
           const snap = await this.store.snapshot();
           if (this.failing) { this.failing = false; this.log('flag store: readable again'); }
           const next = this.resolve(snap.raw, snap.rev);
           const changed = JSON.stringify(next.flags) !== JSON.stringify(this.current.flags) || next.rev !== this.current.rev;
+          const previous = this.current;
           this.current = next;
-          if (changed && !this.stopped) this.onChange(next);
+          if (changed && !this.stopped) this.onChange(next, why, previous);
         } catch (err) {
           // Keep serving the last flags we read: a backend does not flip features because Redis blinked.
           if (!this.failing) this.log(`flag store: read failed, keeping the last flags (${(err as Error).message})`);

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { CommandContext } from '../context.js';
+import { resolveActor } from '../context.js';
+import type { FeatureConfig } from '../../config/types.js';
+import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
+import { startRunMetrics, type MetricsFlags } from '../../metrics/index.js';
+import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
+import { openStore } from '../../store/index.js';
+import { storeKeys } from '../../store/keys.js';
+import type { FlagStore } from '../../store/types.js';
+import { createEngine, type SessionSnapshot } from '../../stream/index.js';
+import { FlagFollower } from '../../stream/flags.js';
+import { authFailureError } from '../../stream/run-until.js';
+import { writeRecords } from '../verify/record.js';
+import { judgeSession, selectFeatures, type VerifyRecord } from '../verify/run.js';
+
+export interface MonitorOptions extends MetricsFlags {
+  features: string[];
+  shadow: boolean;
+  sessionLengthMs: number | null;
+  speed: number;
+  jitterMs: number | null;
+  actor?: string;
+  recordTimeoutMs: number;
+}
+
+export interface MonitorHooks {
+  note?(text: string): void;
+}
+
+/** What the heartbeat key holds, and what `status` shows. */
+export interface MonitorBeat {
+  runId: string;
+  pid: number;
+  host: string;
+  startedAt: string;
+  beatAt: string;
+  features: string[];
+  shadow: boolean;
+  /** Sessions this run recorded, newest last (the last 20). */
+  recorded: { label: string; closedAt: string; verdicts: Record<string, string> }[];
+}
+
+export interface MonitorReport {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  features: string[];
+  sessionsRecorded: number;
+  /** The session open when it stopped, recorded as partial (never counted by gate or enable). */
+  partial: string | null;
+  resets: number;
+  exitCode: number;
+}
+
+/** The heartbeat is renewed this often and lives three times as long: a killed monitor shows as gone within seconds. */
+const BEAT_EVERY_MS = 2_000;
+const BEAT_TTL_MS = 3 * BEAT_EVERY_MS;
+/** How often the flags are read back to notice a store that forgot them (a FLUSHALL, a restart without persistence). */
+const RESET_WATCH_MS = 250;
+const KEEP_RECORDED = 20;
+
+/**
+ * Runs until stopped and records each completed session's checklist verdict when the
+ * session ends, one record per feature per session in `<prefix>:verify:<feature>`: a run
+ * killed in session 2 keeps session 1. Started again, the session under way is partial (the
+ * engine's rule), so nothing is counted twice or from half a session. SIGTERM and Ctrl-C
+ * record the open session as partial, for the record only.
+ */
+export async function runMonitor(ctx: CommandContext, opts: MonitorOptions, hooks: MonitorHooks = {}): Promise<MonitorReport> {
+  const { config, io } = ctx;
+  if (!(opts.speed > 0)) throw new UsageError('--speed takes a number above zero');
+  const actor = await resolveActor(io, opts.actor);
+  const store = await openStore(config, { oneShot: false });
+  const note = (t: string) => hooks.note?.(t);
+  try {
+    const snap = await store.snapshot();
+    const flags = resolveFlags(config.features, snap.raw, io.env);
+    const features = selectFeatures(ctx, opts.features, opts.shadow, flags);
+    return await watch(ctx, store, opts, features, flags, actor, note);
+  } finally {
+    await store.close();
+  }
+}
+
+async function watch(
+  ctx: CommandContext, store: FlagStore, opts: MonitorOptions, features: FeatureConfig[], flags: FeatureFlag[], actor: string, note: (t: string) => void,
+): Promise<MonitorReport> {
+  const { config, io } = ctx;
+  const runId = randomBytes(6).toString('hex');
+  const startedAt = Date.now();
+  const mode = opts.sessionLengthMs !== null ? 'fixed' : 'market';
+  const engine = createEngine({
+    config, features, speed: opts.speed,
+    ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
+    sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
+  });
+  const metrics = await startRunMetrics(opts, io, { command: 'monitor', config, features, snapshot: () => engine.snapshot() });
+  // As verify: a session whose feature's flag changed under it fails its precondition.
+  const follower = new FlagFollower({ features, initial: flags, store, env: io.env, pollMs: Math.max(250, 2_000 / opts.speed) });
+  const keys = storeKeys(config.redis.prefix);
+
+  // As verify: missed beats whose gap began before the session opened are not the session's.
+  const beforeOpen = new Map<number, Map<string, number>>();
+  let open: { index: number; openedAt: number } | null = null;
+  engine.onEvent('session-open', (e) => {
+    open = e.session.partial ? null : { index: e.session.index, openedAt: e.session.openedAt };
+    note(`monitor: ${e.session.label} open${e.session.partial ? ' (under way when the monitor connected: partial, not recorded)' : ''}`);
+  });
+  engine.onEvent('interval', (e) => {
+    if (e.kind !== 'missed' || !open || e.at - e.measuredMs >= open.openedAt) return;
+    let m = beforeOpen.get(open.index);
+    if (!m) { m = new Map(); beforeOpen.set(open.index, m); }
+    m.set(e.feature, (m.get(e.feature) ?? 0) + e.beatsLost);
+  });
+
+  const recorded: MonitorBeat['recorded'] = [];
+  let sessionsRecorded = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  const record = (s: SessionSnapshot, partial: boolean) => {
+    const judged = judgeSession(s, { features, beforeOpen, probe: null, follower, opts });
+    const closedAt = s.session.closedAt ?? Date.now();
+    const records: VerifyRecord[] = judged.features.map((fr) => ({
+      schemaVersion: 1, runId, feature: fr.feature,
+      verdict: partial ? 'inconclusive' : fr.verdict,
+      startedAt: judged.openedAt, finishedAt: new Date(closedAt).toISOString(),
+      sessions: partial ? 0 : 1, sessionsRequired: 1, shadow: opts.shadow, actor, speed: opts.speed,
+      sessionMode: mode, market: config.market.country, stopReason: partial ? 'interrupted' : 'sessions',
+      items: fr.items.map(({ check, status, summary, detail }) => ({ check, status, summary, detail })),
+      // A partial session carries no closedAt: gate and enable never count it.
+      sessionResults: [{ index: judged.index, label: judged.label, openedAt: judged.openedAt, closedAt: partial ? null : judged.closedAt, verdict: fr.verdict, messages: fr.messages, items: fr.items }],
+      problems: fr.items.filter((i) => i.status === 'fail' || i.status === 'inconclusive').map((i) => `${fr.feature} ${i.check}: ${i.detail ?? i.summary}, ${judged.label}`),
+    }));
+    const withSource = records.map((r) => ({ ...r, source: 'monitor', partial }));
+    // One write at a time, in order; each retried while Redis is away (verify's writer).
+    writing = writing.then(async () => {
+      const out = await writeRecords(store, withSource, keys.verify, opts.recordTimeoutMs, note, partial ? undefined : io.interrupted);
+      const failed = out.filter((o) => !o.written);
+      const verdicts = Object.fromEntries(judged.features.map((f) => [f.feature, partial ? 'partial' : f.verdict]));
+      if (failed.length) note(`monitor: could not record ${judged.label} for ${failed.map((f) => f.feature).join(', ')}: ${failed[0]!.error}`);
+      else note(`monitor: recorded ${partial ? 'partial ' : ''}${judged.label}: ${Object.entries(verdicts).map(([f, v]) => `${f} ${v}`).join(', ')}`);
+      if (!partial) {
+        sessionsRecorded += 1;
+        recorded.push({ label: judged.label, closedAt: new Date(closedAt).toISOString(), verdicts });
+        if (recorded.length > KEEP_RECORDED) recorded.shift();
+        // status shows it now, not at the next beat.
+        await beat();
+      }
+    });
+  };
+  engine.onEvent('session-close', (e) => {
+    open = null;
+    if (e.session.partial) return;
+    const s = engine.snapshot().sessions.find((x) => x.session.index === e.session.index && !x.session.partial);
+    if (s) record(s, false);
+  });
+
+  const beat = () => store.beat({
+    runId, pid: process.pid, host: hostname(), startedAt: new Date(startedAt).toISOString(), beatAt: new Date().toISOString(),
+    features: features.map((f) => f.name), shadow: opts.shadow, recorded,
+  } satisfies MonitorBeat, BEAT_TTL_MS).catch(() => { /* Redis away: the next beat tries again; records retry on their own */ });
+
+  // A store that forgets while we watch: the flags hash lost fields, or the rev went back.
+  let last: { fields: Set<string>; rev: number } | null = null;
+  let resets = 0;
+  const watchStore = async () => {
+    let snap;
+    try { snap = await store.snapshot(); } catch { return; }
+    const fields = new Set(Object.keys(snap.raw));
+    if (last) {
+      const lost = [...last.fields].filter((f) => !fields.has(f));
+      if (lost.length || snap.rev < last.rev) {
+        resets += 1;
+        note(`monitor: the flag store looks reset: ${lost.length ? `the flags hash lost ${lost.join(', ')}` : ''}${lost.length && snap.rev < last.rev ? '; ' : ''}${snap.rev < last.rev ? `rev went from ${last.rev} to ${snap.rev}` : ''}; backends now read these flags from their env vars or as off (thor-cutover history shows what they were)`);
+      }
+    }
+    last = { fields, rev: snap.rev };
+  };
+
+  const contact = await engine.start();
+  const refused = engine.wsClient?.authFailed;
+  if (refused) {
+    await engine.stop();
+    await metrics?.close();
+    throw authFailureError(refused, config.backend, config.backend.wsUrl);
+  }
+  if (!contact.ws || !contact.rest) {
+    await engine.stop();
+    await metrics?.close();
+    const what = !contact.ws ? `the WebSocket at ${engine.snapshot().connection.url}: ${contact.wsError ?? 'no answer'}` : `the REST API at ${config.backend.url}: ${contact.restError ?? 'no answer'}`;
+    throw new ConnectionError(`cannot connect to ${what}`, 'is the backend running? set --url / --ws-url (or THOR_CUTOVER_URL), and --token if it needs one');
+  }
+  await follower.start(engine);
+  note(`monitor: watching ${features.map((f) => f.name).join(', ')} on ${engine.snapshot().connection.url}; recording each ${mode === 'market' ? `${config.market.country} market session` : 'window'} as it ends (run ${runId}; SIGTERM or Ctrl-C stops)`);
+  await Promise.all([beat(), watchStore()]);
+  const timers = [setInterval(() => void beat(), BEAT_EVERY_MS), setInterval(() => void watchStore(), RESET_WATCH_MS)];
+
+  await new Promise<void>((resolve) => {
+    if (io.interrupted.aborted) return resolve();
+    io.interrupted.addEventListener('abort', () => resolve(), { once: true });
+  });
+  for (const t of timers) clearInterval(t);
+  await Promise.all([engine.stop(), follower.stop()]);
+  const final = engine.snapshot();
+  const openSession = final.sessions.find((s) => s.session.closedAt === null && !s.session.partial) ?? null;
+  if (openSession) record(openSession, true);
+  await writing;
+  await metrics?.finish(final, io.interrupted);
+  await store.beat({}, 1).catch(() => undefined);
+  return {
+    runId,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    features: features.map((f) => f.name),
+    sessionsRecorded,
+    partial: openSession?.session.label ?? null,
+    resets,
+    exitCode: ExitCode.OK,
+  };
+}
