@@ -7,15 +7,23 @@ describe('demo --fast: the runbook end to end against the built-in simulator', (
     const r = await runCli(['demo', '--fast'], { timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const steps = r.stdout.match(/^── \d+\/10 .*$/gm) ?? [];
-    expect(steps).toHaveLength(10);
-    expect(r.stdout.match(/✔ exit \d, as expected/g)).toHaveLength(10);
+    const steps = r.stdout.match(/^── \d+\/12 .*$/gm) ?? [];
+    expect(steps).toHaveLength(12);
+    expect(r.stdout.match(/✔ exit \d, as expected/g)).toHaveLength(12);
+    // init reads the sample's code: the view under another name, and the 1011 bug
+    expect(r.stdout).toContain('legacy.views  ["positions_view"]  would set');
+    expect(r.stdout).toMatch(/GlobalMarkets\/services\/websocket_broadcast\.py:37: the event type "heartbeat" is sent .* 1011/);
     // the real commands ran, with their real output
     expect(r.stdout).toContain('$ thor-cutover enable account_balance --reason \'week 1 cutover\'');
     expect(r.stdout).toContain('account_balance: REST → WS (rev 1, by demo)');
     expect(r.stdout).toMatch(/positions\[0\]\.\w+ +REST \S+ +WS \S+/); // the drift, shown as a diff
     expect(r.stdout).toContain('account_balance: WS → REST (rev 2, by demo)');
-    expect(r.stdout).toMatch(/demo passed: 10 steps behaved as expected/);
+    // the audit step: an include()-mounted route with its full path and view, a frontend poller, docs as mentions
+    expect(r.stdout).toMatch(/ActAndPos\/urls\.py:8:5: +path\("positions\/", positions_view, name="positions"\), +\[-> \/api\/positions\/, view positions_view \(ActAndPos\/views\.py:9\)\]/);
+    expect(r.stdout).toContain("frontend/src/pollers/positions.ts:4:24: const POSITIONS_URL = '/api/positions/';");
+    expect(r.stdout).toMatch(/· docs\/CLEANUP_CHECKLIST\.md:\d+:\d+: - \[ \] Find IntradayJob/);
+    expect(r.stdout).toMatch(/mentions: 9 in documentation \(not failing/);
+    expect(r.stdout).toMatch(/demo passed: 12 steps behaved as expected/);
   }, 150_000);
 
   it('--json: one document listing every step and its outcome', async () => {
@@ -23,8 +31,8 @@ describe('demo --fast: the runbook end to end against the built-in simulator', (
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ schemaVersion: 1, kind: 'demo', ok: true });
-    expect(doc.steps).toHaveLength(10);
-    expect(doc.steps.map((s: { expected: number }) => s.expected)).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 1, 0]);
+    expect(doc.steps).toHaveLength(12);
+    expect(doc.steps.map((s: { expected: number }) => s.expected)).toEqual([0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0]);
     for (const s of doc.steps) expect(s.exitCode).toBe(s.expected);
   }, 150_000);
 });

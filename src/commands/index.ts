@@ -11,9 +11,10 @@ import { register as gate } from './gate/command.js';
 import { register as monitor } from './monitor/command.js';
 import { register as parity } from './parity/command.js';
 import { register as demo } from './demo/command.js';
+import { register as init } from './init/command.js';
 
 /**
  * Every command registers its options here; its logic is imported lazily inside the
  * action, so `status` never loads ws, undici or the analysis engine.
  */
-export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, verify, monitor, gate, parity, doctor, demo];
+export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, init, verify, monitor, gate, parity, doctor, demo];

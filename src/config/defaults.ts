@@ -39,6 +39,7 @@ export const DEFAULT_AUDIT: AuditConfig = {
   ignoreCase: true,
   maxFileBytes: 2 * 1024 * 1024,
   maxFiles: 200_000,
+  docs: 'mention',
 };
 
 type FeatureDefaults = Omit<FeatureConfig, 'thresholds'>;

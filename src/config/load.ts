@@ -291,7 +291,11 @@ export function loadConfig(inputs: ConfigInputs): Config {
     if (!isObj(raw.audit)) p.add('audit', 'object');
     else {
       const a = raw.audit;
-      unknownKeys(a, ['allow', 'marker', 'ignoreCase', 'maxFileBytes', 'maxFiles'], 'audit', p);
+      unknownKeys(a, ['allow', 'marker', 'ignoreCase', 'maxFileBytes', 'maxFiles', 'docs'], 'audit', p);
+      if (a.docs !== undefined) {
+        if (a.docs === 'mention' || a.docs === 'fail') audit.docs = a.docs;
+        else p.add('audit.docs', '"mention" (list apart, never fail) or "fail"', a.docs);
+      }
       audit.marker = str(a, 'marker', 'audit', p) ?? audit.marker;
       audit.ignoreCase = bool(a, 'ignoreCase', 'audit', p) ?? audit.ignoreCase;
       audit.maxFileBytes = num(a, 'maxFileBytes', 'audit', p, 1) ?? audit.maxFileBytes;

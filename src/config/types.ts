@@ -91,6 +91,11 @@ export interface AuditConfig {
   ignoreCase: boolean;
   maxFileBytes: number;
   maxFiles: number;
+  /**
+   * Findings in documentation (.md, .rst, .txt, .adoc, docs/): `mention` lists them apart and
+   * never fails on them; `fail` treats them as any other finding (same as --docs).
+   */
+  docs: 'mention' | 'fail';
 }
 
 export interface BackendConfig {

@@ -4,6 +4,5 @@ from ThorTrading import views
 
 urlpatterns = [
     path("api/account/balance/", views.account_balance, name="account-balance"),
-    path("api/positions/", views.positions, name="positions"),
     path("api/intraday/bars/", views.intraday_bars, name="intraday-bars"),
 ]

@@ -1,7 +1,7 @@
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from ThorTrading.models import AccountSnapshot, Bar, Position
+from ThorTrading.models import AccountSnapshot, Bar
 
 
 @api_view(["GET"])
@@ -12,17 +12,6 @@ def account_balance(request):
         "cash": snap.cash,
         "portfolio_value": snap.portfolio_value,
         "buying_power": snap.buying_power,
-        "timestamp": snap.timestamp.isoformat(),
-    })
-
-
-@api_view(["GET"])
-def positions(request):
-    snap = AccountSnapshot.latest_for(request.user)
-    rows = Position.objects.filter(account_id=snap.account_id)
-    return Response({
-        "account_id": snap.account_id,
-        "positions": [p.as_dict() for p in rows],
         "timestamp": snap.timestamp.isoformat(),
     })
 

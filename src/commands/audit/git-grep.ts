@@ -45,8 +45,6 @@ export interface NotGit {
 }
 
 export interface GitCandidates {
-  /** Tracked files (vendored directories excluded), in git's order. */
-  tracked: string[];
   /** Tracked files that hold at least one of the patterns. */
   candidates: Set<string>;
   /** Set when git could not compile the user's patterns as PCRE: every tracked file was read. */
@@ -63,29 +61,33 @@ async function grepFiles(root: string, mode: '-E' | '-P', patterns: string[], ig
 }
 
 /**
- * The files worth reading, found the way a user would with `git grep -l -i -w -E`, on the
- * tracked files only (so .gitignore is honoured by construction and git skips binaries: -I).
+ * The tracked files under the root (vendored directories excluded), in git's order; or why
+ * the tree is not a git one (the walker takes over).
  */
-export async function gitCandidates(root: string, word: string[], perl: string[], ignoreCase: boolean, signal: AbortSignal): Promise<GitCandidates | NotGit> {
-  // All three at once, without asking `git rev-parse` first: outside a work tree they all
-  // fail fast, and inside one the audit costs what the bare git grep costs.
-  let results: [GitResult, GitResult | null, GitResult | null];
+export async function gitTracked(root: string, signal: AbortSignal): Promise<string[] | NotGit> {
+  let ls: GitResult;
   try {
-    results = await Promise.all([
-      git(['ls-files', '-z', '--', '.', ...EXCLUDES], root, signal),
-      word.length ? grepFiles(root, '-E', word, ignoreCase, true, signal) : null,
-      perl.length ? grepFiles(root, '-P', perl, ignoreCase, false, signal) : null,
-    ]);
+    ls = await git(['ls-files', '-z', '--', '.', ...EXCLUDES], root, signal);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { notGit: 'git is not installed' };
     throw err;
   }
-  const [ls, wordRes, perlRes] = results;
   if (ls.code !== 0) {
     if (/not a git repository|must be run in a work tree/i.test(ls.stderr)) return { notGit: 'not a git work tree' };
     throw new GitError(`git ls-files failed in ${root}: ${ls.stderr || `exit ${ls.code}`}`);
   }
-  const tracked = splitZ(ls.stdout);
+  return splitZ(ls.stdout);
+}
+
+/**
+ * The files worth reading, found the way a user would with `git grep -l -i -w -E`, on the
+ * tracked files only (so .gitignore is honoured by construction and git skips binaries: -I).
+ */
+export async function gitCandidates(root: string, tracked: readonly string[], word: string[], perl: string[], ignoreCase: boolean, signal: AbortSignal): Promise<GitCandidates> {
+  const [wordRes, perlRes] = await Promise.all([
+    word.length ? grepFiles(root, '-E', word, ignoreCase, true, signal) : null,
+    perl.length ? grepFiles(root, '-P', perl, ignoreCase, false, signal) : null,
+  ]);
   const candidates = new Set<string>();
   if (wordRes) {
     // git grep: 0 = found, 1 = nothing found, anything else = git could not search.
@@ -100,5 +102,5 @@ export async function gitCandidates(root: string, word: string[], perl: string[]
       for (const f of tracked) candidates.add(f);
     } else for (const f of splitZ(perlRes.stdout)) candidates.add(f);
   }
-  return { tracked, candidates, perlFallback };
+  return { candidates, perlFallback };
 }

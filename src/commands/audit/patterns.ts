@@ -9,8 +9,10 @@ import type { FeatureConfig } from '../../config/types.js';
  * definitions) happens in analyze.ts. So the expensive pass is exactly the `git grep -w -i -E`
  * a user would run, and the precision comes after it, on a handful of files.
  */
-export type Kind = 'timer' | 'view' | 'route' | 'pattern';
-export const KINDS: readonly Kind[] = ['timer', 'view', 'route', 'pattern'];
+export type Kind = 'timer' | 'view' | 'route' | 'client' | 'pattern';
+export const KINDS: readonly Kind[] = ['timer', 'view', 'route', 'client', 'pattern'];
+/** A line matched by several kinds is reported once, under the first of these. */
+export const KIND_STRENGTH: readonly Kind[] = ['timer', 'route', 'view', 'client', 'pattern'];
 
 /** Word characters as git grep -w sees them. */
 const W = 'A-Za-z0-9_';
@@ -21,6 +23,13 @@ export interface FeatureMatcher {
   jobs: RegExp | null;
   /** View function names, whole word (classified structurally: a bare word is not a view). */
   views: RegExp | null;
+  /**
+   * Views found by following the feature's routes (lower-case name -> the file that defines
+   * it, when found): a def of that name elsewhere is another function.
+   */
+  discovered: Map<string, string | null>;
+  /** The feature's REST paths (config routes and restPath), slashes trimmed. */
+  paths: string[];
   /** The configured routes, with an optional leading and trailing slash. */
   routes: RegExp | null;
   /**
@@ -68,11 +77,38 @@ function trimSlashes(route: string): string {
 /**
  * A route ends where a path segment cannot continue: `api/account/balance/` is found in
  * `'/api/account/balance/'` and `r'^api/account/balance/$'`, never in `api/account/balance/summary/`.
+ * Where it starts is checked by routeStartsPath (a lookbehind cannot say "after a host").
  */
 function routeRegExp(routes: string[], flags: string): RegExp | null {
   const cores = routes.map(trimSlashes).filter((r) => r !== '');
   if (cores.length === 0) return null;
-  return new RegExp(`(?<![${W}-])/?(?:${cores.map(escapeRegExp).join('|')})/?(?![${W}/-])`, flags);
+  return new RegExp(`/?(?:${cores.map(escapeRegExp).join('|')})/?(?![${W}/-])`, flags);
+}
+
+/**
+ * A route string is the feature's path only when nothing path-like comes before it: the
+ * start of a string or a line, a template's `${BASE}`, or a scheme and host
+ * (`http://thor:8000/api/positions/`). `/v2/api/positions/` and `accounts/api/positions/` are
+ * other paths.
+ */
+export function routeStartsPath(text: string, index: number): boolean {
+  if (index === 0) return true;
+  const c = text[index - 1]!;
+  if (/[\s'"`(=,+\[{}>$^]/.test(c)) return true;
+  if (c === '/' || c === '.' || c === '-') return false;
+  return /(?:^|[^\w/])(?:[a-z][a-z0-9+.-]*:)?\/\/[^\s'"`/]+$/i.test(text.slice(Math.max(0, index - 200), index));
+}
+
+/** Every place the feature's route is a path of its own in a line. */
+export function routeHits(re: RegExp | null, text: string): RegExpExecArray[] {
+  if (!re) return [];
+  const out: RegExpExecArray[] = [];
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (routeStartsPath(text, m.index)) out.push(m);
+    if (m[0] === '') re.lastIndex++;
+  }
+  return out;
 }
 
 function routeTailRegExp(routes: string[], flags: string): RegExp | null {
@@ -85,7 +121,16 @@ function routeTailRegExp(routes: string[], flags: string): RegExp | null {
   return new RegExp(`(?<=['"]\\^?/?)(?:${[...tails].map(escapeRegExp).join('|')})/?\\$?(?=['"])`, flags);
 }
 
-export function buildMatcher(features: readonly FeatureConfig[], kinds: ReadonlySet<Kind>, ignoreCase: boolean): Matcher {
+/** The feature's REST paths: its config routes and its restPath, slashes trimmed, no duplicates. */
+export function featurePaths(f: FeatureConfig): string[] {
+  return [...new Set([...f.legacy.routes, f.restPath].map(trimSlashes).filter((r) => r !== ''))];
+}
+
+/**
+ * @param discovered per feature, the views its routes name (found by reading the URL configs),
+ * with the file that defines each (null when not found).
+ */
+export function buildMatcher(features: readonly FeatureConfig[], kinds: ReadonlySet<Kind>, ignoreCase: boolean, discovered: ReadonlyMap<string, ReadonlyMap<string, string | null>> = new Map()): Matcher {
   const flags = ignoreCase ? 'gi' : 'g';
   const gitWords = new Set<string>();
   const gitPerl: string[] = [];
@@ -96,8 +141,12 @@ export function buildMatcher(features: readonly FeatureConfig[], kinds: Readonly
     // A view's urls.py entry is a route finding, so views are looked for whenever routes are.
     const wantViews = kinds.has('view') || kinds.has('route');
     const jobs = kinds.has('timer') ? f.legacy.jobs : [];
-    const views = wantViews ? f.legacy.views : [];
-    const routes = kinds.has('route') ? f.legacy.routes : [];
+    const found = new Map<string, string | null>();
+    for (const [name, file] of discovered.get(f.name) ?? []) {
+      if (!f.legacy.views.some((v) => v.toLowerCase() === name.toLowerCase())) found.set(name.toLowerCase(), file);
+    }
+    const views = wantViews ? [...f.legacy.views, ...[...discovered.get(f.name)?.keys() ?? []].filter((n) => found.has(n.toLowerCase()))] : [];
+    const routes = kinds.has('route') || kinds.has('client') ? featurePaths(f) : [];
     const patterns = kinds.has('pattern') ? f.legacy.patterns : [];
     remember(jobs); remember(views); remember(routes.map(trimSlashes));
     for (const t of [...jobs, ...views]) { gitWords.add(escapeEre(t)); quick.push(escapeRegExp(t)); }
@@ -117,6 +166,8 @@ export function buildMatcher(features: readonly FeatureConfig[], kinds: Readonly
       name: f.name,
       jobs: wordAlternation(jobs, flags),
       views: wordAlternation(views, flags),
+      discovered: found,
+      paths: featurePaths(f),
       routes: fmRoutes,
       routeTails: fmTails,
       patterns: patterns.map((p) => new RegExp(p, flags)),

@@ -17,6 +17,19 @@ function glyphFor(s: Style, status: FindingStatus): string {
   return s.dim(s.glyph.info);
 }
 
+/** What follows the line: where a route leads, the other kinds it matched, why it does not fail. */
+function suffix(s: Style, f: AuditFinding): string {
+  const parts: string[] = [];
+  if (f.route) {
+    const view = f.route.view ? `, view ${f.route.view}${f.route.viewAt ? ` (${f.route.viewAt})` : ''}` : '';
+    parts.push(`-> ${f.route.path}${f.route.mounted ? '' : ' (below an unknown mount)'}${view}`);
+  }
+  if (f.also.length) parts.push(`also ${f.also.map((a) => `${a.kind}${a.kind === 'pattern' ? '' : ` ${a.term}`}`).join(', ')}`);
+  if (f.status === 'allowed') parts.push(`allowed: ${f.allowedBy}`);
+  if (f.status === 'baselined') parts.push('in the baseline');
+  return parts.length ? s.dim(`  [${parts.join('; ')}]`) : '';
+}
+
 function verdictText(s: Style, f: FeatureAudit): string {
   const left = KINDS.reduce((n, k) => n + f.counts[k].leftover, 0);
   switch (f.verdict) {
@@ -37,7 +50,9 @@ function countCell(c: KindCount, selected: boolean): string {
   if (c.leftover) parts.push(`${c.leftover} leftover`);
   if (c.inventory) parts.push(`${c.inventory} inventory`);
   if (c.kept) parts.push(`${c.kept} kept`);
+  if (c.baselined) parts.push(`${c.baselined} baselined`);
   if (c.allowed) parts.push(`${c.allowed} allowed`);
+  if (c.mention) parts.push(`${c.mention} in docs`);
   return parts.length ? parts.join(', ') : '0';
 }
 
@@ -49,7 +64,7 @@ function printFinding(out: Output, f: AuditFinding): void {
   f.context?.before.forEach((text, i) => w.write(gutter(f.startLine - f.context!.before.length + i, s.dim(text))));
   // Decorators above a def: shown in the gutter before the located line.
   for (let n = f.startLine; n < f.line; n++) w.write(gutter(n, f.lines[n - f.startLine]!));
-  const why = f.status === 'allowed' ? s.dim(`  [allowed: ${f.allowedBy}]`) : '';
+  const why = suffix(s, f);
   w.write(`    ${glyphFor(s, f.status)} ${s.bold(`${f.path}:${f.line}:${f.column}`)}: ${f.lines[f.line - f.startLine]}${why}\n`);
   for (let n = f.line + 1; n <= f.endLine; n++) w.write(gutter(n, f.lines[n - f.startLine]!));
   f.context?.after.forEach((text, i) => w.write(gutter(f.endLine + 1 + i, s.dim(text))));
@@ -120,12 +135,17 @@ function printHuman(out: Output, r: AuditReport): void {
     w.write(`\n${s.bold(fa.name)}  ${verdictText(s, fa)}  ${s.dim(`flag ${flagText(fa)}`)}\n`);
     for (const p of fa.problems) w.write(`  ${s.bad(`${s.glyph.fail} ${p}`)}\n`);
     for (const k of r.kinds) {
-      const list = fa.findings.filter((f) => f.kind === k);
+      const list = fa.findings.filter((f) => f.kind === k && f.status !== 'mention');
       if (!list.length) continue;
       const statuses = new Set(list.filter((f) => f.status !== 'allowed').map((f) => f.status));
       const note = statuses.size === 1 ? KIND_NOTE[[...statuses][0]!] : undefined;
       w.write(`  ${s.bold(k)}${note ? s.dim(`  (${note})`) : ''}\n`);
       for (const f of list) printFinding(out, f);
+    }
+    const mentions = fa.findings.filter((f) => f.status === 'mention');
+    if (mentions.length) {
+      w.write(`  ${s.bold('mentions')}${s.dim('  (documentation: listed, never failing; --docs to fail on them)')}\n`);
+      for (const f of mentions) printFinding(out, f);
     }
   }
 
@@ -137,6 +157,17 @@ function printHuman(out: Output, r: AuditReport): void {
   if (r.allowed.total) {
     w.write(`allowed: ${r.allowed.total} line${r.allowed.total === 1 ? '' : 's'} (${r.allowed.reasons.map((x) => `${x.count} ${x.reason}`).join('; ')})\n`);
   } else w.write(`allowed: 0 lines\n`);
+  if (r.mentions) w.write(`mentions: ${r.mentions} in documentation (${r.docs === 'fail' ? 'failing: --docs' : 'not failing; --docs or audit.docs "fail" to fail on them'})\n`);
+  else if (r.docs === 'fail') w.write('mentions: documentation findings fail like the others (--docs)\n');
+  if (r.baseline?.mode === 'write') w.write(`baseline: ${r.baseline.matched} finding${r.baseline.matched === 1 ? '' : 's'} written to ${r.baseline.file} (${r.baseline.entries} entries)\n`);
+  else if (r.baseline) {
+    const unused = r.baseline.unused ? `; ${r.baseline.unused} no longer found (fixed: write it again to drop them)` : '';
+    w.write(`baseline: ${r.baseline.matched} finding${r.baseline.matched === 1 ? '' : 's'} in ${r.baseline.file} not failing${unused}\n`);
+  }
+  if (r.scan.urls.urlconfs) {
+    const u = r.scan.urls;
+    w.write(s.dim(`urls: ${u.routes} route${u.routes === 1 ? '' : 's'} in ${u.urlconfs} urlconf${u.urlconfs === 1 ? '' : 's'}${u.root ? `, root ${u.root} (${u.rootFrom})` : ', no root urlconf found (paths below an unknown mount)'}${u.unresolved.length ? `; not followed: ${u.unresolved.slice(0, 3).map((x) => `${x.file}:${x.line} ${x.what}`).join('; ')}` : ''}\n`));
+  }
   const failing = r.features.filter((f) => f.verdict === 'leftover' || f.verdict === 'rollback-impossible').length;
   if (r.scan.interrupted) w.write(s.warn(`${s.glyph.warn} interrupted: the audit is incomplete\n`));
   else if (r.leftovers + r.problems > 0) {

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { CutoverError, ExitCode, UsageError } from '../../errors.js';
@@ -8,6 +8,7 @@ import { cutoverMode, resolveFlags, type FlagSource, type Mode } from '../../sto
 import type { FlagStore } from '../../store/types.js';
 import { makeAllower } from './allow.js';
 import type { Finding } from './analyze.js';
+import { BaselineMatcher, buildBaseline, readBaseline, writeBaseline } from './baseline.js';
 import { KINDS, buildMatcher, type Kind } from './patterns.js';
 import { scan, type ScanStats } from './scan.js';
 
@@ -18,9 +19,11 @@ export type { Kind } from './patterns.js';
  * - inventory: the feature is still off, so this is what its cutover will delete (listed);
  * - kept: a view or route of a feature that is on, kept as the rollback path until every
  *   feature is on (phase 4 deletes them);
- * - allowed: the allow list or the inline marker says the line is about the WebSocket path.
+ * - allowed: the allow list or the inline marker says the line is about the WebSocket path;
+ * - mention: in documentation (listed apart, never failing unless --docs / audit.docs "fail");
+ * - baselined: would be a leftover, but the --baseline file records it (only new ones fail).
  */
-export type FindingStatus = 'leftover' | 'inventory' | 'kept' | 'allowed';
+export type FindingStatus = 'leftover' | 'inventory' | 'kept' | 'allowed' | 'mention' | 'baselined';
 
 export interface AuditFinding extends Finding {
   status: FindingStatus;
@@ -32,6 +35,8 @@ export interface KindCount {
   inventory: number;
   kept: number;
   allowed: number;
+  mention: number;
+  baselined: number;
 }
 
 export type FeatureVerdict = 'clean' | 'leftover' | 'inventory' | 'rollback-impossible';
@@ -57,6 +62,11 @@ export interface AuditReport {
   features: FeatureAudit[];
   allowed: { total: number; reasons: { reason: string; count: number }[] };
   scan: ScanStats & { partial: boolean };
+  /** How documentation findings counted: `mention` (apart, never failing) or `fail`. */
+  docs: 'mention' | 'fail';
+  mentions: number;
+  /** --baseline / --write-baseline: the file, its entries, how many findings it covered. */
+  baseline: { file: string; mode: 'read' | 'write'; entries: number; matched: number; unused: number } | null;
   leftovers: number;
   problems: number;
   exitCode: number;
@@ -73,6 +83,12 @@ export interface AuditOptions {
   useStore: boolean;
   /** A store already open (the demo's in-process one); otherwise the configured Redis is tried. */
   store?: FlagStore;
+  /** --docs: documentation findings fail like the others (else audit.docs decides). */
+  docs?: boolean;
+  /** --baseline F: findings recorded in F do not fail. */
+  baseline?: string;
+  /** --write-baseline F: record today's failing findings in F (and do not fail on them). */
+  writeBaseline?: string;
 }
 
 interface FlagView {
@@ -118,9 +134,20 @@ async function readFlags(config: Config, opts: AuditOptions): Promise<FlagView> 
   }
 }
 
+/** The config and baseline files, relative to the root when inside it: never audited. */
+function ownFiles(root: string, files: (string | null)[]): Set<string> {
+  const out = new Set<string>();
+  for (const f of files) {
+    if (!f) continue;
+    const rel = relative(root, f);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) out.add(rel.split(sep).join('/'));
+  }
+  return out;
+}
+
 function emptyCounts(): Record<Kind, KindCount> {
   const c = {} as Record<Kind, KindCount>;
-  for (const k of KINDS) c[k] = { found: 0, leftover: 0, inventory: 0, kept: 0, allowed: 0 };
+  for (const k of KINDS) c[k] = { found: 0, leftover: 0, inventory: 0, kept: 0, allowed: 0, mention: 0, baselined: 0 };
   return c;
 }
 
@@ -138,14 +165,22 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
 
   const named = [...new Set(opts.names)].map((n) => findFeature(config, n));
   if (named.length && opts.all) throw new UsageError('give feature names or --all, not both');
+  if (opts.baseline && opts.writeBaseline) throw new UsageError('give --baseline or --write-baseline, not both', 'write the baseline once, then gate on it with --baseline');
+  // Read before the scan: a bad baseline file is a usage error, not a finding.
+  const baselineFile = opts.baseline ? await readBaseline(io, opts.baseline) : null;
+  const docsFail = opts.docs === true || config.audit.docs === 'fail';
   const kinds = opts.kinds.length ? KINDS.filter((k) => opts.kinds.includes(k)) : [...KINDS];
   // Scan for every candidate feature while the store answers; the selection is applied after.
   const candidates: FeatureConfig[] = named.length ? named : config.features;
-  const matcher = buildMatcher(candidates, new Set(kinds), config.audit.ignoreCase);
   const allow = makeAllower(config.audit);
   const [flagView, result] = await Promise.all([
     readFlags(config, opts),
-    scan(root, matcher, config.audit, allow, opts.context, io.interrupted),
+    scan(root, {
+      features: candidates, ignoreCase: config.audit.ignoreCase, audit: config.audit, allow, context: opts.context, signal: io.interrupted,
+      matcher: (discovered) => buildMatcher(candidates, new Set(kinds), config.audit.ignoreCase, discovered),
+      readUrls: kinds.includes('route') || kinds.includes('view'),
+      exclude: ownFiles(root, [config.file, opts.baseline ? resolve(io.cwd, opts.baseline) : null, opts.writeBaseline ? resolve(io.cwd, opts.writeBaseline) : null]),
+    }),
   ]);
 
   const flags = flagView.reachable ? resolveFlags(config.features, flagView.raw, io.env) : null;
@@ -180,6 +215,8 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
   const partial = result.stats.limits.length > 0 || result.stats.interrupted;
   // Distinct lines per reason: a line that names a job and a route is one allowed line.
   const reasons = new Map<string, Set<string>>();
+  const baseline = baselineFile ? new BaselineMatcher(baselineFile) : null;
+  const toRecord: { path: string; kind: Kind; text: string }[] = [];
   const features: FeatureAudit[] = selected.map((fc) => {
     const i = config.features.indexOf(fc);
     const flag = flags ? flags[i]! : null;
@@ -188,10 +225,16 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
     const findings: AuditFinding[] = (byFeature.get(fc.name) ?? []).map((f) => {
       let status: FindingStatus;
       if (f.allowedBy) status = 'allowed';
+      else if (f.doc && !docsFail) status = 'mention';
       else if (!flag) status = 'leftover';
       else if (!flag.enabled) status = 'inventory';
-      else if (mode !== 'FULL' && (f.kind === 'view' || f.kind === 'route')) status = 'kept';
+      else if (mode !== 'FULL' && (f.kind === 'view' || f.kind === 'route' || f.kind === 'client')) status = 'kept';
       else status = 'leftover';
+      if (status === 'leftover') {
+        const text = f.lines[f.line - f.startLine] ?? '';
+        if (opts.writeBaseline) { toRecord.push({ path: f.path, kind: f.kind, text }); status = 'baselined'; }
+        else if (baseline?.take(f.path, f.kind, text)) status = 'baselined';
+      }
       const c = counts[f.kind];
       c.found++;
       c[status]++;
@@ -200,17 +243,21 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
     });
     if (flag && !flag.enabled) {
       // Rollback (disable) sends clients back to REST: the views and routes must still be there.
-      const all = byFeature.get(fc.name) ?? [];
+      const all = (byFeature.get(fc.name) ?? []).filter((f) => !f.doc);
       const gone = partial ? ' (the scan was partial: it may be in a file not read)' : '';
+      const entries = all.filter((f) => f.kind === 'route' && f.form === 'url-entry');
       if (kinds.includes('view')) {
-        for (const v of fc.legacy.views) {
+        // The views the feature's routes name (found by following them), else the configured names.
+        const routed = [...new Set(entries.map((f) => f.route?.view).filter((v): v is string => Boolean(v)))];
+        const names = routed.length ? routed : fc.legacy.views;
+        for (const v of names) {
           if (!all.some((f) => f.kind === 'view' && f.form === 'def' && f.term.toLowerCase() === v.toLowerCase())) {
             problems.push(`rollback impossible: the flag is off but the REST view ${v}() is gone${gone}`);
           }
         }
       }
-      if (kinds.includes('route') && fc.legacy.routes.length && !all.some((f) => f.kind === 'route' && f.form === 'url-entry')) {
-        problems.push(`rollback impossible: the flag is off but no urls.py entry maps ${fc.legacy.routes.join(', ')}${gone}`);
+      if (kinds.includes('route') && !entries.length) {
+        problems.push(`rollback impossible: the flag is off but no urls.py entry maps ${[...new Set([...fc.legacy.routes, fc.restPath])].join(', ')}${gone}`);
       }
     }
     const leftovers = KINDS.reduce((n, k) => n + counts[k].leftover, 0);
@@ -220,7 +267,19 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
   });
 
   const leftovers = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].leftover, 0), 0);
+  const mentions = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].mention, 0), 0);
   const problems = features.reduce((n, f) => n + f.problems.length, 0);
+  let baselineInfo: AuditReport['baseline'] = null;
+  if (opts.writeBaseline && !result.stats.interrupted) {
+    // A partial scan would record a partial baseline: every finding not read would be "new" later. Refuse.
+    if (partial) throw new CutoverError('E_BASELINE_PARTIAL', 'the scan was partial: not writing a baseline that would miss findings', { hint: 'raise audit.maxFiles / audit.maxFileBytes, or exclude the files, then write it again', exitCode: ExitCode.INCONCLUSIVE });
+    const b = buildBaseline(toRecord);
+    const file = await writeBaseline(io, opts.writeBaseline, b);
+    baselineInfo = { file, mode: 'write', entries: b.entries.length, matched: toRecord.length, unused: 0 };
+  } else if (baselineFile && baseline) {
+    const matched = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].baselined, 0), 0);
+    baselineInfo = { file: resolve(io.cwd, opts.baseline!), mode: 'read', entries: baselineFile.entries.length, matched, unused: baseline.unused };
+  }
   const exitCode = result.stats.interrupted ? ExitCode.INTERRUPTED
     : leftovers + problems > 0 ? ExitCode.FAILED
     : partial ? ExitCode.INCONCLUSIVE
@@ -236,6 +295,9 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
       reasons: [...reasons].map(([reason, lines]) => ({ reason, count: lines.size })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
     },
     scan: { ...result.stats, partial },
+    docs: docsFail ? 'fail' : 'mention',
+    mentions,
+    baseline: baselineInfo,
     leftovers,
     problems,
     exitCode,

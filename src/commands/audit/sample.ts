@@ -12,7 +12,7 @@ import { packageRoot } from '../../package.js';
  *   `git grep "AccountBalanceJob\|PositionsJob\|IntraDayJob"`, never finds `IntradayJob` (spelling)
  *   nor `MarketMetricsJob` (not in the list); phase 4 says "ThorTrading/views.py or
  *   GlobalMarkets/views.py", so GlobalMarkets' view and route stay; nothing mentions the
- *   frontend's polling. One leftover of every kind remains.
+ *   frontend's polling. One leftover of every kind remains (timer, view, route, client).
  * - `complete`: everything of the REST path deleted; only lines about the WebSocket path
  *   (allowed by marker or allow list) still mention the jobs.
  */
@@ -22,7 +22,7 @@ export function sampleBackendDir(): string {
   return join(packageRoot(), 'samples', 'thor-backend');
 }
 
-/** The sample's config: per-feature polling patterns, and the docs/ allow entry. */
+/** The sample's config: per-feature polling patterns (docs are mentions, no allow entry needed). */
 export const SAMPLE_CONFIG = 'thor-cutover.config.json';
 
 /** File edits of each cleanup: new content, or null to delete the file. */
@@ -73,6 +73,9 @@ urlpatterns = [
 ]
 `;
 
+const ACTANDPOS_VIEWS_RUNBOOK = `from .positions import Position  # the model stays: the WS broadcast reads it
+`;
+
 const STACK_START_COMPLETE = `"""Start the job stack. The REST timers are gone: market data is pushed over /ws/."""
 from channels.layers import get_channel_layer
 
@@ -96,6 +99,8 @@ const EDITS: Record<Exclude<SampleCleanup, 'none'>, Record<string, string | null
     'ThorTrading/jobs.py': JOBS_RUNBOOK,
     'ThorTrading/views.py': null,
     'ThorTrading/urls.py': null,
+    'ActAndPos/urls.py': null,
+    'ActAndPos/views.py': ACTANDPOS_VIEWS_RUNBOOK,
     'thor_project/urls.py': ROOT_URLS_RUNBOOK,
   },
   complete: {
@@ -106,8 +111,11 @@ const EDITS: Record<Exclude<SampleCleanup, 'none'>, Record<string, string | null
     'ThorTrading/urls.py': null,
     'GlobalMarkets/views.py': null,
     'GlobalMarkets/urls.py': null,
+    'ActAndPos/urls.py': null,
+    'ActAndPos/views.py': null,
     'thor_project/urls.py': ROOT_URLS_COMPLETE,
     'frontend/src/api/rest.ts': null,
+    'frontend/src/pollers/positions.ts': null,
   },
 };
 

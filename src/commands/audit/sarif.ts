@@ -28,6 +28,11 @@ const RULES: Record<Kind, { name: string; short: string; help: string }> = {
     short: 'A REST URL route (urls.py entry or route string) is still in the code',
     help: 'Runbook phase 4: once every feature is on, delete the URL mappings in urls.py and the clients that still call them.',
   },
+  client: {
+    name: 'LeftoverRestClient',
+    short: 'Frontend or script code still calls a feature\'s REST path (fetch, axios, a helper, a URL constant a poller uses)',
+    help: 'Runbook phase 4: the clients that poll the REST endpoint go with it; the feature arrives over the WebSocket.',
+  },
   pattern: {
     name: 'LeftoverLegacyPattern',
     short: 'A line matches a legacy pattern from the config (features.<name>.legacy.patterns)',
@@ -43,8 +48,12 @@ function uriOf(relPath: string): string {
 }
 
 function message(f: AuditFinding): string {
-  const what = `${f.kind} leftover of ${f.feature}: ${f.term} (${f.form})`;
+  const via = f.route ? ` -> ${f.route.path}${f.route.view ? ` (view ${f.route.view}${f.route.viewAt ? ` at ${f.route.viewAt}` : ''})` : ''}` : '';
+  const also = f.also.length ? `; also matched as ${f.also.map((a) => `${a.kind} (${a.term})`).join(', ')}` : '';
+  const what = `${f.kind} leftover of ${f.feature}: ${f.term} (${f.form})${via}${also}`;
   if (f.status === 'leftover') return `${what}. ${RULES[f.kind].help}`;
+  if (f.status === 'mention') return `${f.kind} of ${f.feature} mentioned in documentation: ${f.term}${also}; not failing (--docs or audit.docs "fail" to fail on it).`;
+  if (f.status === 'baselined') return `${what}; in the baseline, so it does not fail.`;
   if (f.status === 'inventory') return `${f.kind} of ${f.feature} (flag off): ${f.term} (${f.form}); its cutover deletes it.`;
   if (f.status === 'kept') return `${f.kind} of ${f.feature}: ${f.term} (${f.form}); kept as the rollback path until every feature is on.`;
   return `${f.kind} of ${f.feature}: ${f.term} (${f.form}); allowed: ${f.allowedBy}.`;
@@ -77,8 +86,9 @@ export function toSarif(r: AuditReport, base: string, version: string): object {
       }],
       // Stable across runs whatever line the code moves to: feature, kind, term, file.
       partialFingerprints: { 'thorCutover/v1': `${f.feature}:${f.kind}:${f.term.toLowerCase()}:${rel}` },
-      properties: { feature: f.feature, form: f.form, status: f.status },
+      properties: { feature: f.feature, form: f.form, status: f.status, doc: f.doc, ...(f.also.length ? { also: f.also } : {}), ...(f.route ? { route: f.route } : {}) },
     };
+    if (r.baseline) result.baselineState = f.status === 'baselined' ? 'unchanged' : 'new';
     if (f.status === 'allowed') {
       result.suppressions = [{ kind: f.allowedBy?.startsWith('inline marker') ? 'inSource' : 'external', justification: f.allowedBy }];
     }

@@ -2,6 +2,7 @@
 from asgiref.sync import async_to_sync
 
 GROUP = "market_data"
+HEARTBEAT = "heartbeat"
 
 
 def broadcast_to_websocket_sync(channel_layer, message):
@@ -24,3 +25,13 @@ def build_intraday_bar_message(bar):
 def build_market_status_message(market):
     # MarketMetricsJob pushes this on every status change.  # thor-cutover: allow WS path: documents the sender
     return {"type": "market_status", "data": market}
+
+
+def send_event(channel_layer, event_type, payload):
+    """Any channel-layer event to every socket: the consumer method named by event_type handles it."""
+    async_to_sync(channel_layer.group_send)(GROUP, {"type": event_type, **payload})
+
+
+def send_heartbeat(channel_layer, tick):
+    # MarketConsumer has no heartbeat() handler: Channels closes every socket with 1011 when this is sent.
+    send_event(channel_layer, HEARTBEAT, {"tick": tick})
