@@ -146,9 +146,18 @@ export interface MismatchRecord {
 
 export type Decision =
   | { kind: 'agree'; key: string; at: number; noise: FieldDiff[] }
-  | { kind: 'mismatch'; record: MismatchRecord; noise: FieldDiff[] }
+  | { kind: 'mismatch'; record: MismatchRecord; noise: FieldDiff[]; detail: MismatchContext }
   | { kind: 'unmatched'; key: string; at: number; reason: 'version-not-carried' | 'ws-gap' | 'no-ws-in-window' }
   | { kind: 'missing-ws'; key: string; at: number };
+
+/** What the report shows beside a mismatch's diff: both payloads and the poll's timings. */
+export interface MismatchContext {
+  restSentAt: number;
+  wsAt: number;
+  /** Flat payloads, REST field names on both sides. */
+  rest: Flat;
+  ws: Flat;
+}
 
 export interface SchemaNote {
   side: 'rest' | 'ws';
@@ -473,6 +482,7 @@ export class FeatureMatcher {
       kind: 'mismatch',
       noise: nearest.noise,
       record: { feature: this.feature.name, key: p.key, at: p.at, version: p.version, fields: nearest.real, skewMs: Math.round(nearest.entry.at - mid) },
+      detail: { restSentAt: p.sentAt, wsAt: nearest.entry.at, rest: p.flat, ws: this.flatOf(nearest.entry) },
     };
   }
 

@@ -5,6 +5,7 @@ import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
 import { createEngine } from '../../stream/engine.js';
+import type { SeriesSnapshot } from '../../stream/series.js';
 import type { ConnectionSnapshot, EngineSnapshot, FeatureStats, Finding, SessionSnapshot, StreamEvent } from '../../stream/types.js';
 import type { CommandContext } from '../context.js';
 import type { ParityOptions } from './command.js';
@@ -43,6 +44,8 @@ export interface ParityReport {
 export interface ParityHooks {
   /** Called about once a second with the engine's numbers (the live view). */
   onTick?: (s: EngineSnapshot) => void;
+  /** The run over time, at the end (asking for it makes the engine keep it: --report). */
+  series?: (s: SeriesSnapshot) => void;
 }
 
 function resolveFeatures(config: Config, names: string[]): FeatureConfig[] {
@@ -79,7 +82,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   const config: Config = o.timeout ? { ...ctx.config, backend: { ...ctx.config.backend, timeoutMs: o.timeout } } : ctx.config;
   if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
   const speed = o.speed ?? 1;
-  const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter });
+  const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter, series: Boolean(hooks.series) });
 
   let events: WriteStream | null = null;
   let eventsPath: string | null = null;
@@ -136,6 +139,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
 
   await engine.stop();
   await closeStream(events);
+  if (engine.series) hooks.series?.(engine.series.snapshot());
   const snap = engine.snapshot();
   const findings = snap.overall.findings;
   // Agreement needs evidence: a feature none of whose REST polls could be compared with WS

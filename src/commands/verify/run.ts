@@ -10,6 +10,7 @@ import { openStore } from '../../store/index.js';
 import { storeKeys } from '../../store/keys.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
 import { createEngine, WsClient, type Engine, type EngineSnapshot, type SessionSnapshot } from '../../stream/index.js';
+import type { SeriesSnapshot } from '../../stream/series.js';
 import { CHECKS, combine, judgeFeature, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
 import { writeRecords, type RecordOutcome } from './record.js';
 
@@ -35,6 +36,8 @@ export interface VerifyHooks {
   started?(info: { features: string[]; sessions: number; mode: 'market' | 'fixed'; market: string; url: string }): void;
   progress?(p: Progress): void;
   note?(text: string): void;
+  /** The run over time and the engine's last numbers, at the end (asking makes the engine keep them: --report). */
+  series?(s: SeriesSnapshot, snap: EngineSnapshot): void;
 }
 
 export interface Progress {
@@ -229,6 +232,7 @@ async function observe(
     speed: opts.speed,
     ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
     sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
+    series: Boolean(hooks.series),
   });
   const scoped = config.backend.token ? features.filter((f) => f.accountScoped) : [];
   const probe = scoped.length ? new ScopingProbe(config.backend.wsUrl, scoped, config.backend.timeoutMs, opts.speed) : null;
@@ -266,6 +270,7 @@ async function observe(
   const stopReason = await waitForSessions(engine, opts, io.interrupted, hooks, () => open, { ms: silentMs, country: ctx.config.market.country });
   await Promise.all([engine.stop(), probe?.stop()]);
   const snapshot = engine.snapshot();
+  if (engine.series) hooks.series?.(engine.series.snapshot(), snapshot);
   return buildReport({ config: ctx.config, opts, features, flags, actor, startedAt, stopReason, snapshot, beforeOpen, probe, mode });
 }
 
