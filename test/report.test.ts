@@ -49,20 +49,23 @@ async function open(file: string): Promise<{ page: Page; errors: string[]; reque
   return { page, errors, requests };
 }
 
-/** Pixels drawn on each timeline canvas (non-transparent), by feature name. */
+/**
+ * Pixels drawn on each timeline canvas (non-transparent), by feature name. The page's code
+ * is a string: this project type-checks without the DOM library.
+ */
 function drawnPixels(page: Page): Promise<Record<string, number>> {
-  return page.evaluate(() => {
-    const out: Record<string, number> = {};
-    for (const sec of document.querySelectorAll<HTMLElement>('section.feature[data-feature]')) {
-      const canvas = sec.querySelector<HTMLCanvasElement>('.plot[data-chart="timeline"] canvas');
-      if (!canvas) { out[sec.dataset.feature!] = -1; continue; }
-      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+  return page.evaluate(`(() => {
+    const out = {};
+    for (const sec of document.querySelectorAll('section.feature[data-feature]')) {
+      const canvas = sec.querySelector('.plot[data-chart="timeline"] canvas');
+      if (!canvas) { out[sec.dataset.feature] = -1; continue; }
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
       let n = 0;
-      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
-      out[sec.dataset.feature!] = n;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+      out[sec.dataset.feature] = n;
     }
     return out;
-  });
+  })()`);
 }
 
 describe('verify --report', () => {
@@ -140,12 +143,12 @@ describe('verify --report', () => {
       expect(await diff.isVisible()).toBe(true);
 
       // A phone: nothing wider than the screen; dark mode: another background.
-      const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const light = await page.evaluate('getComputedStyle(document.body).backgroundColor');
       await page.setViewportSize({ width: 390, height: 800 });
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.waitForTimeout(300); // the charts redraw after a debounced resize
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe(light);
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).not.toBe(light);
       for (const [name, n] of Object.entries(await drawnPixels(page))) expect(n, `${name} (phone, dark)`).toBeGreaterThan(1_000);
       await page.screenshot({ path: join(DIR, 'verify-report-phone-dark.png'), fullPage: true });
       expect(errors).toEqual([]);
