@@ -109,8 +109,10 @@ function ms(v: number): string {
   return v >= 1000 ? `${Math.round(v / 10) / 100} s` : `${Math.round(v * 10) / 10} ms`;
 }
 
-export function renderReport(doc: ReportDocument): string {
+export function renderReport(input: ReportDocument): string {
   const a = loadAssets();
+  // The front ends redact already; the page does again, the inlined JSON included.
+  const doc: ReportDocument = { ...input, backend: { url: redactUrl(input.backend.url), wsUrl: redactUrl(input.backend.wsUrl) } };
   const v = doc.verdict;
   const sessions = doc.sessions.map((s) => `<tr><td>${esc(s.label)}</td><td class="num">${esc(utc(s.openedAt))}</td><td class="num">${s.closedAt === null ? 'open' : esc(utc(s.closedAt))}</td><td>${s.counted ? 'yes' : 'no'}${s.note ? ` (${esc(s.note)})` : ''}</td></tr>`).join('');
   const gaps = doc.series.gaps.map((g) => `<tr><td class="num">${esc(utc(g.from))}</td><td class="num">${esc(ms(g.to - g.from))}</td><td class="num">${g.missed}</td></tr>`).join('');
@@ -134,8 +136,8 @@ export function renderReport(doc: ReportDocument): string {
 <header>
   <h1>thor-cutover ${esc(doc.title)}</h1>
   <dl class="meta">
-    <dt>backend</dt><dd class="mono" id="backend-url">${esc(redactUrl(doc.backend.url))}</dd>
-    <dt>WebSocket</dt><dd class="mono">${esc(redactUrl(doc.backend.wsUrl))}</dd>
+    <dt>backend</dt><dd class="mono" id="backend-url">${esc(doc.backend.url)}</dd>
+    <dt>WebSocket</dt><dd class="mono">${esc(doc.backend.wsUrl)}</dd>
     <dt>run</dt><dd class="mono" id="run-id">${esc(doc.runId)}</dd>
     <dt>by</dt><dd>${esc(doc.actor)}</dd>
     <dt>tool</dt><dd>thor-cutover ${esc(doc.toolVersion)}</dd>
