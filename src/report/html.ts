@@ -84,6 +84,7 @@ function featureSection(doc: ReportDocument, f: ReportFeature, i: number): strin
   <div class="charts">
     <figure class="chart wide" aria-labelledby="cap-t-${id}">
       <figcaption id="cap-t-${id}">${periodic ? 'Inter-arrival time' : 'Messages'} over the run<span class="hint">${timelineHint}. Green bands: market sessions; red bands: connection gaps; ▼ mismatch (opens its diff); ◇ poll not compared; | socket closed.</span></figcaption>
+      <p class="sr-only">${esc(timelineSummary(doc, i))}</p>
       <div class="plot" data-chart="timeline" data-feature="${i}"></div>
     </figure>
     <figure class="chart" aria-labelledby="cap-h-${id}">
@@ -103,6 +104,27 @@ function featureSection(doc: ReportDocument, f: ReportFeature, i: number): strin
   ${restErrors ? `<h3 id="re-${id}">REST errors (first ${s.restErrorSamples.length})</h3><div class="table-wrap"><table aria-labelledby="re-${id}"><thead><tr><th scope="col">at (UTC)</th><th scope="col">outcome</th><th scope="col">status</th><th scope="col">message</th></tr></thead><tbody>${restErrors}</tbody></table></div>` : ''}
   <details><summary>Numbers and thresholds</summary>${rows(f.numbers, 'measured over the whole run')}${rows(f.thresholds, 'thresholds used')}</details>
 </section>`;
+}
+
+/** What the timeline shows, in a sentence for a screen reader (the chart itself is a picture). */
+function timelineSummary(doc: ReportDocument, i: number): string {
+  const s = doc.series.features[i]!;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  let worst = -1;
+  s.maxMs.forEach((v, j) => { if (v !== null && (worst < 0 || v > s.maxMs[worst]!)) worst = j; });
+  const parts = [`${sum(s.messages).toLocaleString('en-US')} messages`];
+  if (worst >= 0) parts.push(`longest interval ${ms(s.maxMs[worst]!)} at ${time(doc.series.startAt + worst * doc.series.bucketMs)} UTC (expected ${ms(s.expectedMs)})`);
+  parts.push(`${sum(s.late)} late and ${sum(s.missed)} missed intervals`, `${sum(s.mismatches)} mismatches`, `${sum(s.skipped)} polls not compared`, `${doc.series.gaps.length} reconnect gaps`);
+  return `Chart summary: ${parts.join(', ')}.`;
+}
+
+/** Every feature's thresholds side by side: one row per threshold, one column per feature. */
+function thresholdTable(doc: ReportDocument): string {
+  const names = [...new Set(doc.features.flatMap((f) => f.thresholds.map(([k]) => k)))];
+  if (names.length === 0) return 'the config\'s defaults';
+  const head = doc.features.map((f) => `<th scope="col">${esc(f.name)}</th>`).join('');
+  const body = names.map((n) => `<tr><th scope="row">${esc(n)}</th>${doc.features.map((f) => `<td>${esc(f.thresholds.find(([k]) => k === n)?.[1] ?? '-')}</td>`).join('')}</tr>`).join('');
+  return `<details><summary>as configured, per feature</summary><div class="table-wrap"><table><thead><tr><th scope="col">threshold</th>${head}</tr></thead><tbody>${body}</tbody></table></div></details>`;
 }
 
 function ms(v: number): string {
@@ -141,6 +163,7 @@ export function renderReport(input: ReportDocument): string {
     <dt>run</dt><dd class="mono" id="run-id">${esc(doc.runId)}</dd>
     <dt>by</dt><dd>${esc(doc.actor)}</dd>
     <dt>tool</dt><dd>thor-cutover ${esc(doc.toolVersion)}</dd>
+    <dt>thresholds</dt><dd>${thresholdTable(doc)}</dd>
     <dt>when</dt><dd>${esc(utc(Date.parse(doc.startedAt)))} to ${esc(utc(Date.parse(doc.finishedAt)))} (${esc(formatDuration(doc.durationMs))}, stopped by ${esc(doc.stoppedBy)}${doc.speed !== 1 ? `, rehearsal speed ${esc(doc.speed)}` : ''})</dd>
   </dl>
 </header>

@@ -145,17 +145,20 @@ class FeatureColumns {
     this.histLog = Math.log(HIST_HIGH / HIST_LOW) / (HIST_BINS - 1);
   }
 
-  /** The open bucket's median goes into its column; merged with what the column held. */
-  closeSample(): void {
-    if (this.open < 0 || this.sampleN === 0) { this.open = -1; return; }
-    const s = this.sample.subarray(0, this.sampleN).sort();
-    const m = s[s.length >> 1]!;
+  /** The open bucket's median so far: its sample's, weighed with what the column held before (a merged bucket). */
+  openMedian(): number {
     const i = this.open;
-    const before = this.median[i]!;
-    // Data already in the column (a bucket merged while open) weighs by its count.
+    const s = Float64Array.from(this.sample.subarray(0, this.sampleN)).sort();
+    const m = s[s.length >> 1]!;
     const n = this.intervals[i]!;
+    const before = this.median[i]!;
     const fresh = Math.min(this.seen, n);
-    this.median[i] = Number.isNaN(before) || fresh >= n ? m : (before * (n - fresh) + m * fresh) / n;
+    return Number.isNaN(before) || fresh >= n ? m : (before * (n - fresh) + m * fresh) / n;
+  }
+
+  /** The open bucket's median goes into its column. */
+  closeSample(): void {
+    if (this.open >= 0 && this.sampleN > 0) this.median[this.open] = this.openMedian();
     this.sampleN = 0;
     this.seen = 0;
     this.open = -1;
@@ -310,15 +313,7 @@ export class RunSeries {
     const features = this.cols.map((c): FeatureSeries => {
       // The open bucket's median so far, without closing it.
       const median = Array.from(c.median.subarray(0, n), nullIfNaN);
-      if (c.open >= 0 && c.sampleN > 0 && c.open < n) {
-        const s = Float64Array.from(c.sample.subarray(0, c.sampleN)).sort();
-        const m = s[s.length >> 1]!;
-        const i = c.open;
-        const total = c.intervals[i]!;
-        const fresh = Math.min(c.seen, total);
-        const before = c.median[i]!;
-        median[i] = Number.isNaN(before) || fresh >= total ? m : (before * (total - fresh) + m * fresh) / total;
-      }
+      if (c.open >= 0 && c.open < n && c.sampleN > 0) median[c.open] = round(c.openMedian());
       const edges: number[] = [];
       for (let b = 0; b < HIST_BINS; b++) edges.push(round(Math.exp(c.histBase + b * c.histLog)));
       return {
@@ -327,7 +322,7 @@ export class RunSeries {
         messages: Array.from(c.messages.subarray(0, n)),
         intervals: Array.from(c.intervals.subarray(0, n)),
         minMs: Array.from(c.min.subarray(0, n), nullIfNaN),
-        medianMs: median.map((v) => (v === null ? null : round(v))),
+        medianMs: median,
         maxMs: Array.from(c.max.subarray(0, n), nullIfNaN),
         late: Array.from(c.late.subarray(0, n)),
         missed: Array.from(c.missed.subarray(0, n)),
