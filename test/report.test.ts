@@ -111,6 +111,11 @@ describe('verify --report', () => {
         for (const line of lines) expect(overall).toContain(line);
       }
 
+      // For a screen reader: every table has header cells, every marker a name, every timeline a sentence.
+      expect(await page.locator('table').evaluateAll((ts) => ts.filter((t) => t.querySelector('th') === null).length)).toBe(0);
+      expect(await page.locator('.marker.mismatch:not([aria-label])').count()).toBe(0);
+      expect(await page.locator('section[data-feature="positions"] figure p.sr-only').first().textContent()).toMatch(/^Chart summary: [\d,]+ messages, longest interval .*, [1-9]\d* mismatches/);
+
       // One chart per feature, drawn.
       const pixels = await drawnPixels(page);
       expect(Object.keys(pixels).sort()).toEqual(doc.features.map((f) => f.feature).sort());
