@@ -3,7 +3,9 @@
 // total (default 3M; --big for 10M), 500 keys. Goal: flat, under 50 MB of growth between
 // the two checkpoints.
 //
-//   npm run build && node bench/parity-memory.mjs [--total 3000000] [--big] [--keys 500]
+//   npm run build && node bench/parity-memory.mjs [--total 3000000] [--big] [--keys 500] [--series]
+//
+// --series: the engine also keeps the HTML report's time series (parity/verify --report).
 //
 // The script re-runs itself with --expose-gc so each checkpoint is measured after a full GC.
 import { fork, spawnSync } from 'node:child_process';
@@ -24,6 +26,7 @@ const KEYS = opt('keys', 500);
 const FIRST = 1_000_000;
 const TOTAL = args.includes('--big') ? 10_000_000 : opt('total', 3_000_000);
 const BATCH = KEYS * 20;
+const SERIES = args.includes('--series');
 
 function frame(text) {
   const payload = Buffer.from(text);
@@ -81,7 +84,7 @@ async function client() {
   const cwd = mkdtempSync(join(tmpdir(), 'bench-'));
   const config = loadConfig({ cwd, env: {}, url: 'http://127.0.0.1:9', wsUrl: `ws://127.0.0.1:${port}/ws/` });
   rmSync(cwd, { recursive: true });
-  const engine = createEngine({ config, features: config.features.filter((f) => f.name === 'intraday'), rest: false, reconnect: false, sessions: { mode: 'none' } });
+  const engine = createEngine({ config, features: config.features.filter((f) => f.name === 'intraday'), rest: false, reconnect: false, sessions: { mode: 'none' }, series: SERIES });
   const measure = () => { global.gc(); global.gc(); const m = process.memoryUsage(); return { rss: m.rss, heap: m.heapUsed, at: performance.now() }; };
   const t0 = performance.now();
   const base = measure();
@@ -102,7 +105,7 @@ async function client() {
   await engine.stop();
   child.kill();
   const [a, b] = marks;
-  console.log(`parity engine, intraday_bar over ${KEYS} keys (${snap.overall.features[0].ws.keys} stream keys seen), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`parity engine${SERIES ? ' with the report\'s time series' : ''}, intraday_bar over ${KEYS} keys (${snap.overall.features[0].ws.keys} stream keys seen), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`  start                  RSS ${mb(base.rss).padStart(9)}   heap ${mb(base.heap).padStart(9)}`);
   console.log(`  after ${a.messages.toLocaleString('en-US').padStart(10)} msgs  RSS ${mb(a.rss).padStart(9)}   heap ${mb(a.heap).padStart(9)}`);
   console.log(`  after ${b.messages.toLocaleString('en-US').padStart(10)} msgs  RSS ${mb(b.rss).padStart(9)}   heap ${mb(b.heap).padStart(9)}`);

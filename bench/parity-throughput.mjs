@@ -4,7 +4,7 @@
 // intraday-sized messages as fast as the socket takes them: pre-built frames written in
 // 1 MB chunks, so the client side is the bottleneck being measured.
 //
-//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 7] [--symbols 500] [--only bare|reader|parity]
+//   npm run build && node bench/parity-throughput.mjs [--messages 300000] [--rounds 7] [--symbols 500] [--only bare|reader|parity] [--series]
 //
 // Goal: parity keeps at least 2/3 of the bare client's rate, judged on CPU time per message
 // and on the median of the rounds' own ratios (each round runs the clients back to back,
@@ -29,6 +29,8 @@ const ROUNDS = opt('rounds', 7);
 const SYMBOLS = opt('symbols', 500);
 // --only bare|reader|parity: one client kind (for profilers; no ratio is printed).
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+// --series: parity keeps the HTML report's time series too (parity/verify --report).
+const SERIES = args.includes('--series');
 
 /** Pre-serialised frames: intraday_bar payloads over SYMBOLS symbols, a new minute every SYMBOLS*60 frames. */
 export function frames(n, symbols) {
@@ -128,7 +130,7 @@ async function parity(url, dist) {
   const config = loadConfig({ cwd, env: {}, url: 'http://127.0.0.1:9', wsUrl: url });
   rmSync(cwd, { recursive: true });
   const intraday = config.features.filter((f) => f.name === 'intraday');
-  const engine = createEngine({ config, features: intraday, rest: false, reconnect: false, sessions: { mode: 'none' } });
+  const engine = createEngine({ config, features: intraday, rest: false, reconnect: false, sessions: { mode: 'none' }, series: SERIES });
   let t0 = 0;
   let c0 = null;
   const done = new Promise((resolve) => {
@@ -182,7 +184,7 @@ async function main() {
   console.log(`                                     wall msgs/s   msgs per CPU-second`);
   console.log(`  bare: ws + JSON.parse              ${fmt(median(results.bare))}   ${fmt(median(cpuRates.bare))}`);
   console.log(`  reader: parity's frame path + JSON.parse ${fmt(median(results.reader)).trimStart().padStart(5)}   ${fmt(median(cpuRates.reader))}`);
-  console.log(`  parity: frame path + engine        ${fmt(median(results.parity))}   ${fmt(median(cpuRates.parity))}`);
+  console.log(`  parity: frame path + engine${SERIES ? '+series' : '       '} ${fmt(median(results.parity))}   ${fmt(median(cpuRates.parity))}`);
   console.log(`  median round ratio parity / bare                ${goal.toFixed(2).padStart(7)}   (goal >= 0.67 on CPU: ${goal >= 2 / 3 ? 'met' : 'NOT met'})`);
   console.log(`  median round ratio parity / reader              ${paired('parity', 'reader').toFixed(2).padStart(7)}   (the engine's own cost, for information)`);
 }

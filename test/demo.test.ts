@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 
@@ -24,6 +25,13 @@ describe('demo --fast: the runbook end to end against the built-in simulator', (
     expect(r.stdout).toMatch(/· docs\/CLEANUP_CHECKLIST\.md:\d+:\d+: - \[ \] Find IntradayJob/);
     expect(r.stdout).toMatch(/mentions: 9 in documentation \(not failing/);
     expect(r.stdout).toMatch(/demo passed: 12 steps behaved as expected/);
+    // The drift step wrote its HTML report, and the demo says where.
+    const report = /^the drift step's HTML report \(charts, each mismatch's diff\): (\S+\.html)$/m.exec(r.stdout)?.[1];
+    expect(report).toBeDefined();
+    expect(r.stdout).toContain(`report written to ${report}`);
+    const html = readFileSync(report!, 'utf8');
+    expect(html).toContain('<span id="verdict-text">1 problem found</span>');
+    rmSync(report!);
   }, 150_000);
 
   it('--json: one document listing every step and its outcome', async () => {
@@ -34,5 +42,7 @@ describe('demo --fast: the runbook end to end against the built-in simulator', (
     expect(doc.steps).toHaveLength(12);
     expect(doc.steps.map((s: { expected: number }) => s.expected)).toEqual([0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0]);
     for (const s of doc.steps) expect(s.exitCode).toBe(s.expected);
+    expect(existsSync(doc.report)).toBe(true);
+    rmSync(doc.report);
   }, 150_000);
 });

@@ -6,6 +6,7 @@ import { scopeSnapshot, Scope, type FeatureCounters, type FeatureRuntime, type K
 import { FeatureMatcher, flatten, compareFlat, ignoredBy, keyOf, type StalenessResult } from './match.js';
 import { NoiseTracker } from './noise.js';
 import { RestClient, RestPoller, type PollResult } from './rest-poller.js';
+import { followEngine, type RunSeries } from './series.js';
 import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } from './sessions.js';
 import { BucketArena, intervalLimits, IntervalStats, LoopStalls, type IntervalKind } from './stats.js';
 import type { DriftKind, EngineSnapshot, StreamEvent, StreamEventType, TypeStats } from './types.js';
@@ -44,6 +45,8 @@ export interface EngineOptions {
   keepMismatches?: number;
   /** Overrides every feature's thresholds.maxMismatchRate (parity --max-mismatch-rate). */
   maxMismatchRate?: number;
+  /** Keep a bounded time series of the run for the HTML report (`engine.series`). */
+  series?: boolean;
 }
 
 type Listener<K extends StreamEventType> = (e: Extract<StreamEvent, { type: K }>) => void;
@@ -87,6 +90,8 @@ export class Engine extends EventEmitter {
   /** The last frame's type and arrival: what was in flight when the server closed the socket. */
   private lastFrame: { type: string | null; at: number } = { type: null, at: 0 };
   private lastReconnect: { gapMs: number; missed: number } | null = null;
+  /** The run over time, when `series` was asked for. */
+  readonly series: RunSeries | null;
   private contact: Promise<{ ws: boolean; rest: boolean; wsError: string | null; restError: string | null }> | null = null;
 
   constructor(opts: EngineOptions) {
@@ -143,6 +148,7 @@ export class Engine extends EventEmitter {
     const mode = opts.sessions ?? { mode: 'market' };
     this.market = mode.mode === 'market' ? new MarketSessions(this.config.market.country) : null;
     this.fixed = mode.mode === 'fixed' ? new FixedSessions(mode.lengthMs / this.speed) : null;
+    this.series = opts.series ? followEngine(this, this.runtimes.map((r) => ({ name: r.cfg.name, expectedMs: r.expectedMs, periodic: r.cfg.cadence === 'periodic' }))) : null;
   }
 
   /** Typed listener for one kind of event; `onAny` for all of them. */
@@ -234,6 +240,7 @@ export class Engine extends EventEmitter {
     this.running = false;
     if (this.tickTimer) { clearInterval(this.tickTimer); this.tickTimer = null; }
     this.stalls.stop();
+    this.series?.end();
     await Promise.all([this.ws?.stop(), this.poller?.stop()]);
     await this.rest?.close();
     this.tick();
@@ -340,6 +347,7 @@ export class Engine extends EventEmitter {
     const c = cur ? cur.f[rt.idx]! : null;
     o.messages += 1; o.lastAt = at; o.firstAt ??= at;
     if (c) { c.messages += 1; c.lastAt = at; c.firstAt ??= at; }
+    this.series?.message(rt.idx, at);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       this.drift(rt, 'ws', 'not-an-object', 'data', null, `data is ${Array.isArray(data) ? 'an array' : typeof data}`, at);
       return;
@@ -479,6 +487,7 @@ export class Engine extends EventEmitter {
     ks.stats.add(ms, kind, beatsLost);
     o.interval?.add(ms, kind, beatsLost);
     c?.interval?.add(ms, kind, beatsLost);
+    this.series?.interval(rt.idx, at, ms, kind);
     if (kind !== 'ok' && this.wantsIntervalEvents) {
       const limitMs = kind === 'late' ? l.lateMs : kind === 'missed' ? l.missedMs : l.burstMs;
       this.fire({ type: 'interval', at, feature: rt.cfg.name, key, kind, measuredMs: ms, expectedMs: rt.expectedMs, limitMs: Math.round(limitMs), beatsLost });
@@ -587,6 +596,7 @@ export class Engine extends EventEmitter {
     for (const rt of this.runtimes) {
       const { decisions, schema, stale } = rt.matcher.decide(now, this.inGap, this.lastFrame.at);
       for (const d of decisions) {
+        this.series?.decision(rt.idx, d);
         this.eachScope((s) => {
           const fc = s.f[rt.idx]!;
           switch (d.kind) {

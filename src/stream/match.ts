@@ -182,7 +182,7 @@ export interface MismatchRecord {
 
 export type Decision =
   | { kind: 'agree'; key: string; at: number; noise: FieldDiff[]; restamped: boolean }
-  | { kind: 'mismatch'; record: MismatchRecord; noise: FieldDiff[] }
+  | { kind: 'mismatch'; record: MismatchRecord; noise: FieldDiff[]; detail: MismatchContext }
   /**
    * REST showed a state WS never carried, between an older and a newer one WS did carry:
    * a channel layer that dropped a message, or a state recomputed between broadcasts. Not
@@ -191,6 +191,15 @@ export type Decision =
   | { kind: 'skipped'; record: MismatchRecord; noise: FieldDiff[] }
   | { kind: 'unmatched'; key: string; at: number; reason: 'version-not-carried' | 'ws-gap' | 'no-ws-in-window' }
   | { kind: 'missing-ws'; key: string; at: number };
+
+/** What the report shows beside a mismatch's diff: both payloads and the poll's timings. */
+export interface MismatchContext {
+  restSentAt: number;
+  wsAt: number;
+  /** Flat payloads, REST field names on both sides. */
+  rest: Flat;
+  ws: Flat;
+}
 
 export interface SchemaNote {
   side: 'rest' | 'ws';
@@ -608,7 +617,8 @@ export class FeatureMatcher {
     const record: MismatchRecord = {
       feature: this.feature.name, key: p.key, at: p.at, version: p.version, fields: c.real, skewMs: Math.round(c.entry.at - (p.sentAt + p.at) / 2),
     };
-    return { kind, record, noise: c.noise };
+    if (kind === 'skipped') return { kind, record, noise: c.noise };
+    return { kind, record, noise: c.noise, detail: { restSentAt: p.sentAt, wsAt: c.entry.at, rest: p.flat, ws: this.flatOf(c.entry) } };
   }
 
   /** Entry e is older (or newer) than REST's version: by the version's order, else by arrival. */

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import type { IO, Writable } from '../../io.js';
 import { formatDuration, printJson } from '../../output/format.js';
@@ -83,6 +86,8 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
   if (redisUrl) store = await openStore(config, { oneShot: false });
   else store = inProcessStore(storeUrl);
 
+  // The drift step's HTML report outlives the demo's folders: it is the thing to open afterwards.
+  const reportPath = join(tmpdir(), `thor-cutover-demo-${randomBytes(4).toString('hex')}-parity.html`);
   const started = performance.now();
   let sim: Simulator | undefined;
   const outcomes: StepOutcome[] = [];
@@ -114,7 +119,7 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
       { title: 'Verify it over two market sessions', why: 'Runbook 3.2-3.3: the checklist, over full sessions (one under way at start does not count).',
         args: ['verify', 'account_balance', '--sessions', '2', '--max-wait', '10m', ...speed], expect: 0 },
       { title: 'A fault: positions drift on the WebSocket', why: 'Injected in the simulator: every 2nd positions message carries a wrong value. parity must catch it.',
-        args: ['parity', 'positions', '--duration', pace.parity, ...speed], expect: 1,
+        args: ['parity', 'positions', '--duration', pace.parity, ...speed, '--report', reportPath], expect: 1,
         before: async () => { simulator.setFaults([parseFault('drift=positions:2')]); },
         after: async () => { simulator.setFaults([]); } },
       { title: 'Roll back', why: 'Runbook rollback plan: the same kind of write, audited, live.',
@@ -166,15 +171,17 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
     await store.close();
   }
 
+  const report = existsSync(reportPath) ? reportPath : null;
   const failed = outcomes.find((o) => !o.ok);
   const interrupted = io.interrupted.aborted;
   const code = interrupted ? ExitCode.INTERRUPTED : failed || outcomes.length < stepCount ? ExitCode.FAILED : ExitCode.OK;
   if (out.format === 'json') {
-    printJson(out, 'demo', { ok: code === ExitCode.OK, steps: outcomes, seconds: (performance.now() - started) / 1000 });
+    printJson(out, 'demo', { ok: code === ExitCode.OK, steps: outcomes, report, seconds: (performance.now() - started) / 1000 });
   } else {
     w();
     if (code === ExitCode.OK) {
       w(s.ok(`${s.glyph.pass} demo passed: ${outcomes.length} steps behaved as expected in ${formatDuration(performance.now() - started)}`));
+      if (report) w(`the drift step's HTML report (charts, each mismatch's diff): ${report}`);
       w('next: point it at your backend: thor-cutover doctor --url http://thor:8000   (see README, "Quickstart")');
     } else if (failed) {
       io.stderr.write(`error: demo step ${failed.n} "${failed.title}" exited ${failed.exitCode}, expected ${failed.expected}\n`);

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
+import type { SeriesSnapshot } from '../../stream/series.js';
 import { action, backendOptions, durationArg, intArg, jsonOption, positiveNumber, type Register } from '../register.js';
 
 export interface ParityOptions extends MetricsFlags {
@@ -12,6 +13,7 @@ export interface ParityOptions extends MetricsFlags {
   timeout?: number;
   jitter?: number;
   json?: boolean;
+  report?: string;
 }
 
 function rateArg(value: string): number {
@@ -32,6 +34,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--events <file>', 'append every event as one JSON line (NDJSON) as it happens ("-": stdout)')
     .addOption(new Option('--max-mismatch-rate <rate>', 'allowed share of mismatched REST polls per feature (0..1 or 0.5%)').argParser(rateArg))
     .option('--timeout <duration>', 'timeout of one REST call or WS handshake (default: the config, 5s)', durationArg('--timeout'))
+    .option('--report <file>', 'write an HTML report with charts (one self-contained file) at the end')
     .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
     .addHelpText('after', `
 A REST snapshot agrees when it equals the latest WS message for its key as of the poll, or
@@ -47,6 +50,7 @@ Examples:
   $ thor-cutover parity account_balance positions --duration 15m --url http://thor:8000 --token "$TOKEN"
   $ thor-cutover parity --json > parity.json
   $ thor-cutover parity --events mismatches.ndjson
+  $ thor-cutover parity --duration 1h --report parity.html    # charts: intervals, mismatches, REST
   $ thor-cutover parity --speed 20 --sessions 2          # against: thor-cutover simulate --speed 20
   $ thor-cutover parity --metrics 127.0.0.1:9464         # Prometheus scrapes /metrics while it runs`);
   backendOptions(cmd);
@@ -55,12 +59,19 @@ Examples:
   cmd.action(action(io, setExit, async (ctx, features) => {
     const { runParity } = await import('./run.js');
     const { printParity, LiveView } = await import('./render.js');
+    const o = ctx.opts as unknown as ParityOptions;
+    const html = o.report ? await (await import('../../report/write.js')).reportTarget(ctx.io.cwd, o.report) : null;
     const live = LiveView.forOutput(ctx.out);
-    const report = await runParity(ctx, features, ctx.opts as unknown as ParityOptions, {
+    let series: SeriesSnapshot | undefined;
+    const report = await runParity(ctx, features, o, {
       onTick: live ? (s) => live.draw(s) : undefined,
       note: (text) => { live?.clear(); ctx.io.stderr.write(`${text}\n`); },
+      series: html ? (s) => { series = s; } : undefined,
     });
     live?.clear();
-    return printParity(ctx.out, report);
+    const code = printParity(ctx.out, report);
+    if (!html || !series) return code;
+    const [{ writeReport }, { parityDocument }, { resolveActor }] = await Promise.all([import('../../report/write.js'), import('./report.js'), import('../context.js')]);
+    return writeReport(ctx.out, html, parityDocument(report, series, ctx.config, await resolveActor(ctx.io, undefined), o.maxMismatchRate), code);
   }));
 };

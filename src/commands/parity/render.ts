@@ -77,10 +77,23 @@ export class LiveView {
   }
 }
 
-function featureResult(f: FeatureStats, r: ParityReport, s: Style): string {
-  if (f.ws.messages === 0) return s.bad(`${s.glyph.fail} no data`);
+/** A feature's result as printed, without glyph or colour (the HTML report shows it too). */
+export function featureResultText(f: FeatureStats, r: ParityReport): { ok: boolean; text: string } {
+  if (f.ws.messages === 0) return { ok: false, text: 'no data' };
   const n = r.findings.filter((x) => x.feature === f.name).length;
-  return n ? s.bad(`${s.glyph.fail} ${n} problem${n > 1 ? 's' : ''}`) : s.ok(`${s.glyph.pass} ok`);
+  return n ? { ok: false, text: `${n} problem${n > 1 ? 's' : ''}` } : { ok: true, text: 'ok' };
+}
+
+function featureResult(f: FeatureStats, r: ParityReport, s: Style): string {
+  const res = featureResultText(f, r);
+  return res.ok ? s.ok(`${s.glyph.pass} ${res.text}`) : s.bad(`${s.glyph.fail} ${res.text}`);
+}
+
+/** The closing verdict line, without glyph or colour. */
+export function verdictLine(r: ParityReport): { status: 'pass' | 'fail' | 'inconclusive'; text: string } {
+  if (r.ok) return { status: 'pass', text: 'no problems: every feature streamed and agreed with REST' };
+  if (r.findings.length) return { status: 'fail', text: `${r.findings.length} problem${r.findings.length > 1 ? 's' : ''} found` };
+  return { status: 'inconclusive', text: `too little to judge: no REST poll of ${r.notCompared.join(', ')} could be compared with WS yet (run longer: --duration, --sessions)` };
 }
 
 function diffBlock(m: MismatchRecord, s: Style): string {
@@ -138,11 +151,8 @@ export function printParity(out: Output, r: ParityReport): number {
       for (const m of mismatches) w.write(diffBlock(m, s));
     }
   }
-  const verdict = r.ok
-    ? s.ok(`${s.glyph.pass} no problems: every feature streamed and agreed with REST`)
-    : r.findings.length
-      ? s.bad(`${s.glyph.fail} ${r.findings.length} problem${r.findings.length > 1 ? 's' : ''} found`)
-      : s.warn(`? too little to judge: no REST poll of ${r.notCompared.join(', ')} could be compared with WS yet (run longer: --duration, --sessions)`);
+  const v = verdictLine(r);
+  const verdict = v.status === 'pass' ? s.ok(`${s.glyph.pass} ${v.text}`) : v.status === 'fail' ? s.bad(`${s.glyph.fail} ${v.text}`) : s.warn(`? ${v.text}`);
   w.write(`\n${verdict}${r.stoppedBy === 'interrupted' ? s.dim(' (interrupted)') : ''}\n`);
   if (r.eventsFile) out.io.stderr.write(`events written to ${r.eventsFile}\n`);
   return r.exitCode;

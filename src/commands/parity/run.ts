@@ -11,6 +11,7 @@ import { describeFlagChange, FlagFollower, type FlagChange } from '../../stream/
 import { openStore } from '../../store/index.js';
 import { resolveFlags } from '../../store/effective.js';
 import type { FlagStore } from '../../store/types.js';
+import type { SeriesSnapshot } from '../../stream/series.js';
 import type { ConnectionSnapshot, EngineSnapshot, FeatureStats, Finding, SessionSnapshot, StreamEvent } from '../../stream/types.js';
 import type { CommandContext } from '../context.js';
 import type { ParityOptions } from './command.js';
@@ -53,6 +54,8 @@ export interface ParityHooks {
   onTick?: (s: EngineSnapshot) => void;
   /** A line for the person at the terminal (stderr): a flag that changed under the run. */
   note?: (text: string) => void;
+  /** The run over time, at the end (asking for it makes the engine keep it: --report). */
+  series?: (s: SeriesSnapshot) => void;
 }
 
 function resolveFeatures(config: Config, names: string[]): FeatureConfig[] {
@@ -89,7 +92,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   const config: Config = o.timeout ? { ...ctx.config, backend: { ...ctx.config.backend, timeoutMs: o.timeout } } : ctx.config;
   if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
   const speed = o.speed ?? 1;
-  const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter });
+  const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter, series: Boolean(hooks.series) });
   const metrics = await startRunMetrics(o, io, { command: 'parity', config, features, snapshot: () => engine.snapshot() });
 
   let events: WriteStream | null = null;
@@ -161,6 +164,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   }
   const stoppedBy: ParityReport['stoppedBy'] = outcome.end === 'sessions' ? 'sessions' : outcome.end === 'duration' ? 'duration' : 'interrupted';
 
+  if (engine.series) hooks.series?.(engine.series.snapshot());
   const snap = engine.snapshot();
   await metrics?.finish(snap, io.interrupted);
   const findings = snap.overall.findings;

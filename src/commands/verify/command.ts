@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
 import { makeOutput } from '../../output/format.js';
+import type { SeriesSnapshot } from '../../stream/series.js';
+import type { EngineSnapshot } from '../../stream/types.js';
 import { type Register, action, backendOptions, durationArg, intArg, positiveNumber } from '../register.js';
 
 export const register: Register = (program: Command, io, setExit) => {
@@ -14,6 +16,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
     .option('--shadow', 'runbook phase 2: check every feature streams while its flag is off')
     .option('--keep-going', 'keep watching after a session fails (default: stop there, the verdict cannot change)')
+    .option('--report <file>', 'write an HTML report with charts (one self-contained file): checklist, intervals, mismatches, REST')
     .option('--junit <file>', 'write JUnit XML: one testcase per checklist item per session')
     .option('--json [file]', 'the report as one JSON document (with schemaVersion): to FILE, or to stdout without one')
     .option('--actor <name>', 'who ran it, recorded with the verdict (default: THOR_CUTOVER_ACTOR, else user@host)')
@@ -46,6 +49,7 @@ Examples:
   $ thor-cutover verify --sessions 2                      # every feature that is on
   $ thor-cutover verify --shadow --session-length 10m     # all features stream while flags are off
   $ thor-cutover verify positions --junit verify.xml --json verify.json   # in CI
+  $ thor-cutover verify positions --report verify.html    # charts for the people who sign off
   $ thor-cutover verify --sessions 2 --metrics 127.0.0.1:9464             # Prometheus scrapes /metrics`);
   backendOptions(cmd);
   metricsOptions(cmd);
@@ -54,9 +58,11 @@ Examples:
     const { printVerify, progressLine, progressWriter } = await import('./render.js');
     const o = ctx.opts as {
       sessions: number; sessionLength?: number; maxWait?: number; speed: number; shadow?: boolean; junit?: string;
-      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number; keepGoing?: boolean;
+      json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number; keepGoing?: boolean; report?: string;
       metrics?: MetricsFlags['metrics']; metricsHold?: number;
     };
+    const html = o.report ? await (await import('../../report/write.js')).reportTarget(ctx.io.cwd, o.report) : null;
+    let series: { s: SeriesSnapshot; snap: EngineSnapshot } | undefined;
     let jsonFile: string | undefined;
     // `--json positions` reads as the feature, not a file named "positions".
     if (typeof o.json === 'string') {
@@ -84,7 +90,11 @@ Examples:
       ),
       progress: out.progress ? (p) => bar.show(progressLine(p, ctx.config.market.country)) : undefined,
       note: (text) => { bar.clear(); ctx.io.stderr.write(`${text}\n`); },
+      series: html ? (s, snap) => { series = { s, snap }; } : undefined,
     }).finally(() => bar.clear());
-    return printVerify(out, report, { jsonFile, junitFile: o.junit });
+    const code = await printVerify(out, report, { jsonFile, junitFile: o.junit });
+    if (!html || !series) return code;
+    const [{ writeReport }, { verifyDocument }] = await Promise.all([import('../../report/write.js'), import('./report.js')]);
+    return writeReport(out, html, verifyDocument(report, series.s, series.snap, ctx.config), code);
   }));
 };

@@ -7,20 +7,31 @@ import type { Progress, VerifyReport } from './run.js';
  * evidence, `[-]` does not apply. Failed lines carry the measured value and the limit.
  */
 
-const MARK: Record<ItemStatus, string> = { pass: '[x]', fail: '[ ]', inconclusive: '[?]', skipped: '[-]' };
+export const MARK: Record<ItemStatus, string> = { pass: '[x]', fail: '[ ]', inconclusive: '[?]', skipped: '[-]' };
+
+/** The verdict as printed (and as the HTML report shows it). */
+export function verdictText(v: Verdict, interrupted = false): string {
+  return interrupted ? 'INCONCLUSIVE (interrupted)' : v.toUpperCase();
+}
+
+/** A checklist line without its mark: "a) interval: p95 10.2 s <= 12.0 s limit, ...". */
+export function itemText(it: CheckResult): string {
+  const meta = CHECKS.find((c) => c.id === it.check)!;
+  const text = it.status === 'fail' || it.status === 'inconclusive' ? it.detail ?? it.summary : it.summary;
+  return `${meta.letter}) ${it.check}: ${text}`;
+}
 
 function verdictWord(out: Output, v: Verdict, interrupted = false): string {
   const s = out.style;
-  const word = interrupted ? 'INCONCLUSIVE (interrupted)' : v.toUpperCase();
+  const word = verdictText(v, interrupted);
   return v === 'pass' ? s.ok(word) : v === 'fail' ? s.bad(word) : s.warn(word);
 }
 
 function line(out: Output, it: CheckResult, indent: string): string {
   const s = out.style;
-  const meta = CHECKS.find((c) => c.id === it.check)!;
-  const text = it.status === 'fail' || it.status === 'inconclusive' ? it.detail ?? it.summary : it.summary;
   const mark = it.status === 'pass' ? s.ok(MARK.pass) : it.status === 'fail' ? s.bad(MARK.fail) : it.status === 'inconclusive' ? s.warn(MARK.inconclusive) : s.dim(MARK.skipped);
-  return `${indent}${mark} ${meta.letter}) ${it.check}: ${it.status === 'skipped' ? s.dim(text) : text}\n`;
+  const text = itemText(it);
+  return `${indent}${mark} ${it.status === 'skipped' ? s.dim(text) : text}\n`;
 }
 
 export function renderChecklist(out: Output, r: VerifyReport): string {

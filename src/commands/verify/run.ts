@@ -14,6 +14,7 @@ import { closeDiagnosis, createEngine, WsClient, type EngineSnapshot, type Sessi
 import { backendNeverAgreed, describeFlagChange, FlagFollower, type FlagChange } from '../../stream/flags.js';
 import { authFailureError, runUntil } from '../../stream/run-until.js';
 import type { FlagStore } from '../../store/types.js';
+import type { SeriesSnapshot } from '../../stream/series.js';
 import { CHECKS, combine, judgeFeature, type CheckId, type CheckResult, type ItemStatus, type ScopingEvidence, type Verdict } from './checklist.js';
 import { writeRecords, type RecordOutcome } from './record.js';
 
@@ -43,6 +44,8 @@ export interface VerifyHooks {
   started?(info: { features: string[]; sessions: number; mode: 'market' | 'fixed'; market: string; url: string }): void;
   progress?(p: Progress): void;
   note?(text: string): void;
+  /** The run over time and the engine's last numbers, at the end (asking makes the engine keep them: --report). */
+  series?(s: SeriesSnapshot, snap: EngineSnapshot): void;
 }
 
 export interface Progress {
@@ -246,6 +249,7 @@ async function observe(
     speed: opts.speed,
     ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
     sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
+    series: Boolean(hooks.series),
   });
   const metrics = await startRunMetrics(opts, io, { command: 'verify', config, features, snapshot: () => engine.snapshot() });
   const scoped = config.backend.token ? features.filter((f) => f.accountScoped) : [];
@@ -343,6 +347,7 @@ async function observe(
   }
   const stopReason: StopReason = outcome.end === 'decided' ? 'failed' : outcome.end === 'max-wait' ? 'max-wait' : outcome.end === 'interrupted' ? 'interrupted' : 'sessions';
   const snapshot = engine.snapshot();
+  if (engine.series) hooks.series?.(engine.series.snapshot(), snapshot);
   await metrics?.finish(snapshot, io.interrupted);
   return buildReport({ ...b, stopReason, snapshot });
 }
