@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
 import { parseFault, startSimulator, type Simulator } from '../src/sim/index.js';
 import { runCli } from './support/cli.js';
-import { TestRedis, uniquePrefix } from './support/redis.js';
+import { TestRedis, uniquePrefix, useRehearsal } from './support/redis.js';
 
 /**
  * `gate`: the CI step that reads the sessions `verify` recorded, since the feature was last
@@ -16,25 +16,15 @@ import { TestRedis, uniquePrefix } from './support/redis.js';
  */
 
 const SPEED = 20;
-const CWD = mkdtempSync(join(tmpdir(), 'gate-cli-'));
-
+let CWD: string;
 let redis: TestRedis;
 let client: Redis;
 let sim: Simulator;
 
-beforeAll(async () => {
-  redis = await new TestRedis().start();
-  client = redis.client();
-  sim = await startSimulator({
-    config: loadConfig({ cwd: CWD, env: {} }), port: 0, speed: SPEED, seed: 7, token: null,
+useRehearsal((cwd) => startSimulator({
+    config: loadConfig({ cwd, env: {} }), port: 0, speed: SPEED, seed: 7, token: null,
     sessionOpenMs: 90_000, sessionClosedMs: 60_000, log: () => undefined,
-  });
-});
-afterAll(async () => {
-  await sim?.close();
-  client?.disconnect();
-  await redis?.dispose();
-});
+  }), (r) => ({ redis, client, sim, cwd: CWD } = r));
 
 const env = (prefix: string) => ({ THOR_CUTOVER_REDIS_URL: redis.url, THOR_CUTOVER_PREFIX: prefix, THOR_CUTOVER_ACTOR: 'ci' });
 const cli = (prefix: string, args: string[], timeoutMs?: number) => runCli(args, { env: env(prefix), cwd: CWD, timeoutMs });

@@ -1,12 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
 import { parseFault, startSimulator, type Simulator } from '../src/sim/index.js';
 import { runCli } from './support/cli.js';
-import { TestRedis, uniquePrefix } from './support/redis.js';
+import { uniquePrefix, useTestRedis, type TestRedis } from './support/redis.js';
 import { spawnCli } from './support/spawn.js';
 
 /**
@@ -26,15 +26,8 @@ const sims: Simulator[] = [];
 let redis: TestRedis;
 let client: Redis;
 
-beforeAll(async () => {
-  redis = await new TestRedis().start();
-  client = redis.client();
-});
-afterAll(async () => {
-  await Promise.all(sims.map((s) => s.close()));
-  client?.disconnect();
-  await redis?.dispose();
-});
+useTestRedis((r, c) => { redis = r; client = c; });
+afterAll(async () => { await Promise.all(sims.map((s) => s.close())); });
 
 async function sim(faults: string[], opts: { token?: string | null; speed?: number; symbols?: number } = {}): Promise<Simulator> {
   const s = await startSimulator({

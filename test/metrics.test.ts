@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { ROOT, runCli } from './support/cli.js';
-import { TestRedis, uniquePrefix } from './support/redis.js';
+import { TestRedis, uniquePrefix, useRehearsal } from './support/redis.js';
 import { spawnCli } from './support/spawn.js';
 
 /**
@@ -19,22 +18,12 @@ import { spawnCli } from './support/spawn.js';
  */
 
 const SPEED = 20;
-const CWD = mkdtempSync(join(tmpdir(), 'metrics-cli-'));
-
+let CWD: string;
 let redis: TestRedis;
 let client: Redis;
 let sim: Simulator;
 
-beforeAll(async () => {
-  redis = await new TestRedis().start();
-  client = redis.client();
-  sim = await startSimulator({ config: loadConfig({ cwd: CWD, env: {} }), port: 0, speed: SPEED, seed: 3, token: null, log: () => undefined });
-});
-afterAll(async () => {
-  await sim?.close();
-  client?.disconnect();
-  await redis?.dispose();
-});
+useRehearsal((cwd) => startSimulator({ config: loadConfig({ cwd, env: {} }), port: 0, speed: SPEED, seed: 3, token: null, log: () => undefined }), (r) => ({ redis, client, sim, cwd: CWD } = r));
 
 interface Sample { name: string; labels: Record<string, string>; value: number }
 interface Family { name: string; type: string; help: string; samples: Sample[] }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import type { Simulator } from '../../src/sim/index.js';
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
 export async function freePort(): Promise<number> {
@@ -112,6 +113,32 @@ export function useTestRedis(ready: (redis: TestRedis, client: Redis) => void): 
     ready(redis, client);
   });
   afterAll(async () => {
+    client?.disconnect();
+    await redis?.dispose();
+  });
+}
+
+/**
+ * A rehearsal for a CLI test file: a redis-server of its own and a simulator started by
+ * `start` (in a fresh working directory, also handed to the tests), before the file's tests
+ * and stopped after them.
+ */
+export function useRehearsal(
+  start: (cwd: string) => Promise<Simulator>,
+  ready: (r: { redis: TestRedis; client: Redis; sim: Simulator; cwd: string }) => void,
+): void {
+  let redis: TestRedis | undefined;
+  let client: Redis | undefined;
+  let sim: Simulator | undefined;
+  beforeAll(async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rehearsal-'));
+    redis = await new TestRedis().start();
+    client = redis.client();
+    sim = await start(cwd);
+    ready({ redis, client, sim, cwd });
+  }, 30_000);
+  afterAll(async () => {
+    await sim?.close();
     client?.disconnect();
     await redis?.dispose();
   });
