@@ -310,6 +310,8 @@ function ringPush(leaf: KeyLeaf, cap: number, at: number, data: Record<string, u
 
 /** Keys (with their recent messages) kept per feature. */
 const MAX_LEAVES = 50_000;
+/** Keys whose last REST item is kept per feature (least recently polled go first). */
+const MAX_LAST_REST = 5_000;
 
 function lastAt(leaf: KeyLeaf, cap: number): number {
   return leaf.size ? leaf.slots[(leaf.head - 1 + cap) % cap]!.at : 0;
@@ -444,7 +446,9 @@ export class FeatureMatcher {
       const prev = this.lastRest.get(key);
       this.lastRest.delete(key);
       this.lastRest.set(key, flat);
-      if (this.lastRest.size > MAX_LEAVES) this.lastRest.delete(this.lastRest.keys().next().value as string);
+      // Only recent keys matter (the moving fields are learnt from them); a bar a minute
+      // per symbol would otherwise keep every minute's last item.
+      if (this.lastRest.size > MAX_LAST_REST) this.lastRest.delete(this.lastRest.keys().next().value as string);
       // Fields REST itself changes from one read of a key to the next: the state moves in them.
       if (prev && this.versionless) {
         for (const d of compareFlat(prev, flat, this.feature.tolerance, this.ignored).diffs) {

@@ -117,24 +117,23 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   // Flags are followed, not judged: parity compares WS and REST whatever the flags say,
   // but a change under the run explains what follows it. Without a reachable Redis, the
   // backend's heartbeat is still followed.
-  let store: FlagStore | null = null;
-  try {
-    store = await openStore(config, { oneShot: false });
-  } catch (err) {
-    hooks.note?.(`flags: not followed in ${redactUrl(config.redis.url)} (${(err as Error).message.split('\n')[0]}); only the backend's heartbeat is`);
-  }
+  // Opened while the engine connects: an unreachable Redis must not delay the run.
+  const storeReady = openStore(config, { oneShot: false }).catch((err: Error): null => {
+    hooks.note?.(`flags: not followed in ${redactUrl(config.redis.url)} (${err.message.split('\n')[0]}); only the backend's heartbeat is`);
+    return null;
+  });
+  const startedAt = Date.now();
+  const contact = await Promise.race([
+    engine.start(),
+    new Promise<null>((r) => io.interrupted.addEventListener('abort', () => r(null), { once: true })),
+  ]);
+  const store: FlagStore | null = await storeReady;
   const initial = resolveFlags(config.features, store ? (await store.snapshot().catch(() => ({ raw: {} }))).raw : {}, io.env);
   const follower = new FlagFollower({
     features, initial, store, env: io.env, pollMs: Math.max(250, 2_000 / speed),
     onChange: (c) => hooks.note?.(`flag changed: ${describeFlagChange(c)}`),
   });
   const closeAll = async () => { await Promise.all([engine.stop(), follower.stop()]); await store?.close(); await closeStream(events); };
-
-  const startedAt = Date.now();
-  const contact = await Promise.race([
-    engine.start(),
-    new Promise<null>((r) => io.interrupted.addEventListener('abort', () => r(null), { once: true })),
-  ]);
   const refused = engine.wsClient?.authFailed;
   if (refused) {
     await closeAll();
