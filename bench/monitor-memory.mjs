@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { BIN, startRedis } from './support.mjs';
+import { BIN, barBatch, startRedis } from './support.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -27,25 +27,8 @@ const FIRST = 1_000_000;
 const TOTAL = args.includes('--big') ? 10_000_000 : opt('total', 3_000_000);
 const WINDOW_S = opt('window', 5);
 const BATCH = KEYS * 20;
+const batch = (round) => barBatch(round, KEYS);
 
-function frame(text) {
-  const payload = Buffer.from(text);
-  const n = payload.length;
-  return Buffer.concat([n < 126 ? Buffer.from([0x81, n]) : Buffer.from([0x81, 126, n >> 8, n & 255]), payload]);
-}
-
-/** One batch: every key 20 times with moving prices; the bar's minute stays, so there are KEYS keys. */
-function batch(round) {
-  const parts = [];
-  for (let i = 0; i < BATCH; i++) {
-    const px = 4_000 + ((i * 7919 + round * 13) % 1000) / 4;
-    parts.push(frame(JSON.stringify({
-      type: 'intraday_bar',
-      data: { symbol: `SYM${String(i % KEYS).padStart(4, '0')}`, timestamp: '2026-01-05T14:30:00.000Z', open: px, high: px + 1.25, low: px - 0.75, close: px + 0.25, volume: 1000 + round + (i % 977) },
-    })));
-  }
-  return Buffer.concat(parts);
-}
 
 const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);

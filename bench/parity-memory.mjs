@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
+import { barBatch, frame } from './support.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
@@ -26,26 +27,9 @@ const KEYS = opt('keys', 500);
 const FIRST = 1_000_000;
 const TOTAL = args.includes('--big') ? 10_000_000 : opt('total', 3_000_000);
 const BATCH = KEYS * 20;
+const batch = (round) => barBatch(round, KEYS);
 const SERIES = args.includes('--series');
 
-function frame(text) {
-  const payload = Buffer.from(text);
-  const n = payload.length;
-  return Buffer.concat([n < 126 ? Buffer.from([0x81, n]) : Buffer.from([0x81, 126, n >> 8, n & 255]), payload]);
-}
-
-/** One batch: every key 20 times with moving prices; the bar's minute stays, so there are KEYS keys. */
-function batch(round) {
-  const parts = [];
-  for (let i = 0; i < BATCH; i++) {
-    const px = 4_000 + ((i * 7919 + round * 13) % 1000) / 4;
-    parts.push(frame(JSON.stringify({
-      type: 'intraday_bar',
-      data: { symbol: `SYM${String(i % KEYS).padStart(4, '0')}`, timestamp: '2026-01-05T14:30:00.000Z', open: px, high: px + 1.25, low: px - 0.75, close: px + 0.25, volume: 1000 + round + (i % 977) },
-    })));
-  }
-  return Buffer.concat(parts);
-}
 
 async function server() {
   const batches = Array.from({ length: 8 }, (_, r) => batch(r));

@@ -47,3 +47,23 @@ export function arg(name, fallback) {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
+
+/** One unmasked text frame, as a server writes it. */
+export function frame(text) {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  return Buffer.concat([n < 126 ? Buffer.from([0x81, n]) : Buffer.from([0x81, 126, n >> 8, n & 255]), payload]);
+}
+
+/** One batch of intraday bars: each of `keys` symbols `perKey` times with moving prices; the bar's minute stays. */
+export function barBatch(round, keys, perKey = 20) {
+  const parts = [];
+  for (let i = 0; i < keys * perKey; i++) {
+    const px = 4_000 + ((i * 7919 + round * 13) % 1000) / 4;
+    parts.push(frame(JSON.stringify({
+      type: 'intraday_bar',
+      data: { symbol: `SYM${String(i % keys).padStart(4, '0')}`, timestamp: '2026-01-05T14:30:00.000Z', open: px, high: px + 1.25, low: px - 0.75, close: px + 0.25, volume: 1000 + round + (i % 977) },
+    })));
+  }
+  return Buffer.concat(parts);
+}
