@@ -1,3 +1,4 @@
+import { untilAborted } from '../abort.js';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -196,12 +197,7 @@ export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
   return {
     url: `http://${host}:${addr.port}/metrics`,
     freeze(s) { frozen = s; },
-    hold: (ms, signal) => new Promise<void>((resolve) => {
-      if (signal.aborted || ms <= 0) return resolve();
-      const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    }),
+    hold: async (ms, signal) => { await untilAborted(signal, ms); },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

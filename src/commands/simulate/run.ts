@@ -6,14 +6,8 @@ import type { FlagStore } from '../../store/types.js';
 import { formatFault, parseFault } from '../../sim/faults.js';
 import { startSimulator } from '../../sim/server.js';
 import type { SimulateOptions } from './command.js';
+import { untilAborted } from '../../abort.js';
 
-/** Resolves when the user asks to stop; at once if they already did. */
-function interrupted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
 
 export async function runSimulate(ctx: CommandContext, opts: SimulateOptions): Promise<number> {
   const { config, io, out } = ctx;
@@ -49,7 +43,7 @@ export async function runSimulate(ctx: CommandContext, opts: SimulateOptions): P
     io.stdout.write(`simulating on ${sim.url} (${sim.wsUrl}), speed ${opts.speed}, seed ${sim.seed}, store: ${store.description}\n`);
     note(out, `REST: ${config.features.map((f) => f.restPath).join(' ')}  flags: ${config.backend.flagsPath}  faults: ${faults.length ? faults.map(formatFault).join(' ') : 'none'}${config.backend.token ? '  token required for account features' : ''}`);
     note(out, 'Ctrl-C to stop');
-    await interrupted(io.interrupted);
+    await untilAborted(io.interrupted);
     const stats = sim.stats();
     await sim.close();
     const total = Object.values(stats.messages).reduce((a, b) => a + b, 0);
