@@ -13,7 +13,7 @@ describe('demo --fast: the runbook end to end against the built-in simulator', (
     expect(r.stdout.match(/✔ exit \d, as expected/g)).toHaveLength(12);
     // init reads the sample's code: the view under another name, and the 1011 bug
     expect(r.stdout).toContain('legacy.views  ["positions_view"]  would set');
-    expect(r.stdout).toMatch(/GlobalMarkets\/services\/websocket_broadcast\.py:37: the event type "heartbeat" is sent .* 1011/);
+    expect(r.stdout).toMatch(/GlobalMarkets\/services\/websocket_broadcast\.py:44: the event type "heartbeat" is sent .* 1011/);
     // the real commands ran, with their real output
     expect(r.stdout).toContain('$ thor-cutover enable account_balance --reason \'week 1 cutover\'');
     expect(r.stdout).toContain('account_balance: REST → WS (rev 1, by demo)');

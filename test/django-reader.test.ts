@@ -148,3 +148,72 @@ describe('the URL resolver', () => {
     expect(leaf(map.routes).filter((r) => r.startsWith('/ok/'))).toHaveLength(1);
   });
 });
+
+describe('payload fields: what a REST view returns, in the shapes the code takes', () => {
+  const files: Record<string, string> = {
+    'app/serializers.py': [
+      'from rest_framework import serializers',
+      '',
+      'class MetaSerializer(serializers.ModelSerializer):',
+      '    class Meta:',
+      '        model = Snap',
+      '        fields = ("account_id", "cash")',
+      '',
+      'class DeclaredSerializer(serializers.Serializer):',
+      '    account_id = serializers.CharField()',
+      '    net_liq = serializers.DecimalField(max_digits=9, decimal_places=2)',
+      '',
+      '    def validate(self, data):',
+      '        inner = 1',
+      '        return data',
+      '',
+      'class AllSerializer(serializers.ModelSerializer):',
+      '    class Meta:',
+      '        model = Snap',
+      '        fields = "__all__"',
+    ].join('\n'),
+    'app/payloads.py': [
+      'from dataclasses import dataclass',
+      '',
+      '@dataclass',
+      'class Bar:',
+      '    symbol: str',
+      '    close: float = 0.0',
+      '    KIND: ClassVar[str] = "bar"',
+    ].join('\n'),
+    'app/views.py': [
+      'from dataclasses import asdict',
+      'from .serializers import MetaSerializer, DeclaredSerializer, AllSerializer',
+      'from .payloads import Bar',
+      '',
+      'def meta(request):',
+      '    return Response(MetaSerializer(x).data)',
+      '',
+      'def declared(request):',
+      '    serializer = DeclaredSerializer(x)',
+      '    return Response(serializer.data)',
+      '',
+      'def dataclass_view(request):',
+      '    return JsonResponse(asdict(Bar(symbol="ES")))',
+      '',
+      'def everything(request):',
+      '    return Response(AllSerializer(x).data)',
+      '',
+      'def opaque(request):',
+      '    return Response(build_body(request))',
+    ].join('\n'),
+  };
+  const fieldsOf = async (line: number) => {
+    const { viewResponseFields } = await import('../src/django/channels.js');
+    const r = await viewResponseFields(project(files), 'app/views.py', line);
+    return r && `${r.fields.join(',')} @${r.file}:${r.line} (${r.via})`;
+  };
+
+  it("a serializer's Meta.fields, else its declared fields; a dataclass's annotated fields; anything else is not guessed", async () => {
+    expect(await fieldsOf(5)).toBe('account_id,cash @app/serializers.py:3 (the serializer MetaSerializer)');
+    expect(await fieldsOf(8)).toBe('account_id,net_liq @app/serializers.py:8 (the serializer DeclaredSerializer)');
+    expect(await fieldsOf(12)).toBe('symbol,close @app/payloads.py:4 (the dataclass Bar)');
+    expect(await fieldsOf(15)).toBeNull();
+    expect(await fieldsOf(18)).toBeNull();
+  });
+});

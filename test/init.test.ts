@@ -49,7 +49,10 @@ describe('init: the cutover map read from the code', () => {
       'features.positions.restPath': { to: '/api/actandpos/positions', source: 'ActAndPos/urls.py:6', kept: false },
       'features.positions.legacy.routes': { to: ['api/actandpos/positions'], source: 'ActAndPos/urls.py:6', kept: false },
       'features.positions.legacy.views': { to: ['positions_view'], source: 'ActAndPos/views.py:8', kept: false },
-      'features.account_balance.fieldMap': { to: { net_liquidation: 'net_liq' }, source: 'GlobalMarkets/services/broadcast.py:17', kept: false },
+      'features.account_balance.fieldMap': { to: { portfolio_value: 'portfolio_val' }, source: 'GlobalMarkets/services/broadcast.py:17', kept: false },
+      // What the REST body carries, in REST names: every WS message must carry it (under its WS name).
+      'features.account_balance.requiredFields': { to: ['account_id', 'cash', 'portfolio_val'], source: 'ThorTrading/views.py:7', kept: false },
+      'features.positions.requiredFields': { to: ['positions'], source: 'ActAndPos/views.py:9', kept: false },
       'features.intraday.interval': { to: '5s', source: 'ThorTrading/stack_start.py:9', kept: false },
     });
     // What it cannot map is asked, not guessed.
@@ -71,14 +74,14 @@ describe('init: the cutover map read from the code', () => {
       'renamed-field account_balance GlobalMarkets/services/broadcast.py:17',
       'unrouted-feature positions ActAndPos/urls.py:6',
     ]);
-    expect(before.report.problems.find((p) => p.rule === 'renamed-field')!.message).toMatch(/the WS payload calls "net_liquidation" what the REST body calls "net_liq"/);
+    expect(before.report.problems.find((p) => p.rule === 'renamed-field')!.message).toMatch(/the WS payload calls "portfolio_value" what the REST body calls "portfolio_val"/);
 
     const written = await init(dir);
     expect(written.code).toBe(0);
     expect(written.report.written).toBe(true);
     const cfg = JSON.parse(readFileSync(join(dir, 'thor-cutover.config.json'), 'utf8'));
     expect(cfg.features.positions.restPath).toBe('/api/actandpos/positions');
-    expect(cfg.features.account_balance.fieldMap).toEqual({ net_liquidation: 'net_liq' });
+    expect(cfg.features.account_balance.fieldMap).toEqual({ portfolio_value: 'portfolio_val' });
 
     const sarif = join(BASE, `init-${n++}.sarif`);
     const after = await init(dir, ['--check', '--client-driven', 'subscribe', '--sarif', sarif]);
@@ -93,6 +96,11 @@ describe('init: the cutover map read from the code', () => {
     // Without --client-driven, the handler nothing sends is reported too.
     const strict = await init(dir, ['--check']);
     expect(strict.report.problems.map((p) => p.rule).sort()).toEqual(['missing-handler', 'unused-handler']);
+    // The config can say so once (backend.clientDriven) instead of every CI step saying --client-driven.
+    const cfgFile = join(dir, 'thor-cutover.config.json');
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, backend: { clientDriven: ['subscribe'] } }, null, 2));
+    const configured = await init(dir, ['--check']);
+    expect(configured.report.problems.map((p) => p.rule)).toEqual(['missing-handler']);
 
     const consumer = join(dir, 'GlobalMarkets', 'consumers.py');
     writeFileSync(consumer, readFileSync(consumer, 'utf8') + '\n    async def positions_update(self, event):\n        await self.send_json(event["message"])\n');
@@ -151,13 +159,67 @@ describe('init: the cutover map read from the code', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).features.positions.restPath).toBe('/api/actandpos/positions');
   });
 
-  it('the sample backend: its config matches its code but for the heartbeat nothing handles (1011); init finds the view named positions_view', async () => {
+  it('the sample backend: the heartbeat nothing handles (1011) and the field its serializer renames; init finds the view named positions_view and the rename', async () => {
     const dir = copy('sample', join(ROOT, 'samples', 'thor-backend'));
     const check = await init(dir, ['--check', '--config', join(dir, 'thor-cutover.config.json')]);
-    expect(check.report.problems.map((p) => `${p.rule} ${p.file}:${p.line}`)).toEqual(['missing-handler GlobalMarkets/services/websocket_broadcast.py:37']);
+    expect(check.report.problems.map((p) => `${p.rule} ${p.file}:${p.line}`)).toEqual([
+      'missing-handler GlobalMarkets/services/websocket_broadcast.py:44',
+      'renamed-field GlobalMarkets/services/payloads.py:6',
+    ]);
     expect(check.code).toBe(1);
     const dry = await init(dir, ['--dry-run', '--config', join(dir, 'thor-cutover.config.json')]);
-    expect(Object.keys(changes(dry.report))).toEqual(['features.positions.legacy.views']);
+    expect(changes(dry.report)).toEqual({
+      // REST: the DRF serializer's Meta.fields; WS: the dataclass the message builder turns into a dict.
+      'features.account_balance.fieldMap': { to: { portfolio_value: 'portfolio_val' }, source: 'GlobalMarkets/services/payloads.py:6', kept: false },
+      'features.account_balance.requiredFields': { to: ['account_id', 'cash', 'portfolio_val', 'buying_power', 'timestamp'], source: 'ThorTrading/serializers.py:6', kept: false },
+      'features.positions.legacy.views': { to: ['positions_view'], source: 'ActAndPos/views.py:9', kept: false },
+    });
+  });
+
+  it('the config init writes for the sample backend drives doctor, parity and verify against a simulator configured the same way (the renamed field mapped)', async () => {
+    const dir = copy('sample', join(ROOT, 'samples', 'thor-backend'));
+    const file = join(dir, 'thor-cutover.config.json');
+    expect((await init(dir, ['--config', file])).report.written).toBe(true);
+    const redis = await new TestRedis().start();
+    const prefix = uniquePrefix('init-sample');
+    const config = loadConfig({ cwd: dir, env: {}, configPath: file, redisUrl: redis.url, prefix });
+    expect(config.features.find((f) => f.name === 'account_balance')!.fieldMap).toEqual({ portfolio_value: 'portfolio_val' });
+    const store = await openStore(config, { oneShot: false });
+    const sim = await startSimulator({ config, port: 0, speed: 10, seed: 7, store, env: {}, log: () => undefined });
+    const common = ['--url', sim.url, '--speed', '10', '--config', file, '--redis', redis.url, '--prefix', prefix];
+    try {
+      // The simulator's REST body spells it as the sample's serializer does.
+      const body = await (await fetch(`${sim.url}/api/account/balance/`)).json() as Record<string, unknown>;
+      expect(Object.keys(body)).toContain('portfolio_val');
+      expect(Object.keys(body)).not.toContain('portfolio_value');
+      const doctor = await runCli(['doctor', ...common, '--timeout', '5s'], { cwd: dir, timeoutMs: 30_000 });
+      expect(doctor.code, doctor.stdout).toBe(0);
+      const parity = await runCli(['parity', 'account_balance', ...common, '--duration', '3s', '--jitter', '150ms', '--json'], { cwd: dir, timeoutMs: 30_000 });
+      expect(parity.code, parity.stderr).toBe(0);
+      const doc = JSON.parse(parity.stdout) as { features: { name: string; match: { compared: number } }[] };
+      expect(doc.features[0]!.match.compared).toBeGreaterThan(0);
+      const verify = await runCli(['verify', 'account_balance', '--shadow', '--session-length', '30s', ...common], { cwd: dir, timeoutMs: 60_000 });
+      expect(verify.code, verify.stdout).toBe(0);
+    } finally {
+      await sim.close();
+      await store.close();
+      await redis.dispose();
+    }
+  }, 90_000);
+
+  it('init --check: a REST field the WS payload never carries is reported at the payload, and only then', async () => {
+    const dir = copy('renamed');
+    expect((await init(dir)).report.written).toBe(true);
+    const quiet = await init(dir, ['--check', '--client-driven', 'subscribe']);
+    expect(quiet.report.problems.map((p) => p.rule)).toEqual(['missing-handler']);
+    const views = join(dir, 'ThorTrading', 'views.py');
+    writeFileSync(views, readFileSync(views, 'utf8').replace('"portfolio_val": 2}', '"portfolio_val": 2, "margin_used": 3}'));
+    const lost = await init(dir, ['--check', '--client-driven', 'subscribe']);
+    expect(lost.report.problems.map((p) => `${p.rule} ${p.feature ?? '-'} ${p.file}:${p.line}`).sort()).toEqual([
+      'missing-field account_balance GlobalMarkets/services/broadcast.py:17',
+      'missing-handler - GlobalMarkets/services/broadcast.py:30',
+    ].sort());
+    expect(lost.report.problems.find((p) => p.rule === 'missing-field')!.message).toMatch(/the REST body \(ThorTrading\/views\.py:7\) has "margin_used", which the WS payload .* never carries/);
   });
 
   it('a tree with nothing to find says so and exits 0, writing nothing; a tree that is not Django is exit 2', async () => {

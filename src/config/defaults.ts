@@ -31,6 +31,7 @@ export const DEFAULT_BACKEND: BackendConfig = {
   flagsPath: '/api/cutover/flags/',
   healthPath: '/healthz',
   timeoutMs: 5_000,
+  clientDriven: [],
 };
 
 export const DEFAULT_AUDIT: AuditConfig = {

@@ -238,7 +238,7 @@ export function loadConfig(inputs: ConfigInputs): Config {
     if (!isObj(raw.backend)) p.add('backend', 'object');
     else {
       const b = raw.backend;
-      unknownKeys(b, ['url', 'wsUrl', 'wsPath', 'token', 'tokenIn', 'flagsPath', 'healthPath', 'timeout'], 'backend', p);
+      unknownKeys(b, ['url', 'wsUrl', 'wsPath', 'token', 'tokenIn', 'flagsPath', 'healthPath', 'timeout', 'clientDriven'], 'backend', p);
       backend.url = str(b, 'url', 'backend', p) ?? backend.url;
       backend.wsUrl = str(b, 'wsUrl', 'backend', p) ?? backend.wsUrl;
       backend.wsPath = str(b, 'wsPath', 'backend', p) ?? backend.wsPath;
@@ -251,6 +251,7 @@ export function loadConfig(inputs: ConfigInputs): Config {
       backend.flagsPath = str(b, 'flagsPath', 'backend', p) ?? backend.flagsPath;
       backend.healthPath = str(b, 'healthPath', 'backend', p) ?? backend.healthPath;
       backend.timeoutMs = duration(b, 'timeout', 'backend', p) ?? backend.timeoutMs;
+      backend.clientDriven = strList(b, 'clientDriven', 'backend', p) ?? backend.clientDriven;
     }
   }
 

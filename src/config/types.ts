@@ -113,6 +113,8 @@ export interface BackendConfig {
   healthPath: string;
   /** Connect / request timeout for one HTTP call or WS handshake. */
   timeoutMs: number;
+  /** Consumer handler types the client sends (not broadcast): `init --check` does not ask who sends them. */
+  clientDriven: string[];
 }
 
 export interface RedisConfig {

@@ -1,3 +1,4 @@
+import { payloadFields, type PayloadFields } from './fields.js';
 import { ModuleIndex } from './modules.js';
 import { dictGet, dotted, statementExprs, stringValue, walkExpr, type Definition, type Expr, type PyModule } from './python.js';
 import type { DjangoProject } from './urls.js';
@@ -33,8 +34,10 @@ export interface Handler extends Where {
 export interface WsMessage extends Where {
   type: string;
   fields: string[];
-  /** The keys of its payload when that is a dict literal (`"data": {...}`), else null. */
+  /** The keys of its payload where the code shows them (a dict literal, a serializer, a dataclass), else null. */
   payloadFields: string[] | null;
+  /** Where those keys were read: file:line and how (`a dict literal`, `the serializer X`). */
+  payloadFrom: string | null;
   /** The function that builds it, when it is returned from one. */
   builder: string | null;
 }
@@ -226,8 +229,11 @@ export async function readChannels(project: DjangoProject): Promise<ChannelsMap>
           const fields = x.entries.map((en) => stringValue(en.key)).filter((k): k is string => k !== null && k !== 'type');
           const fn = enclosingDef(p.m, x.line, x.col);
           const payload = dictGet(x, 'data') ?? dictGet(x, 'payload');
-          const payloadFields = payload?.t === 'dict' ? payload.entries.map((en) => stringValue(en.key)).filter((k): k is string => k !== null) : null;
-          out.messages.push({ type, fields, payloadFields, file: p.file, line: x.line + 1, builder: fn?.name ?? null });
+          const shown = payload ? await payloadFields(project, p.file, payload, fn ? { from: fn.line, to: x.line } : undefined) : null;
+          out.messages.push({
+            type, fields, payloadFields: shown?.fields ?? null, payloadFrom: shown ? `${shown.file}:${shown.line} (${shown.via})` : null,
+            file: p.file, line: x.line + 1, builder: fn?.name ?? null,
+          });
         }
       }
     }
@@ -298,7 +304,7 @@ export async function readChannels(project: DjangoProject): Promise<ChannelsMap>
  * The keys of the dict a view returns (`Response({...})`, `JsonResponse({...})`), with the
  * line of that dict; null when the view builds its body some other way.
  */
-export async function viewResponseFields(project: DjangoProject, file: string, line: number): Promise<{ fields: string[]; line: number } | null> {
+export async function viewResponseFields(project: DjangoProject, file: string, line: number): Promise<PayloadFields | null> {
   const m = await project.module(file);
   const def = m?.defs.find((d) => d.line + 1 === line);
   if (!m || !def) return null;
@@ -310,9 +316,8 @@ export async function viewResponseFields(project: DjangoProject, file: string, l
       for (const x of walkExpr(e)) {
         if (x.t !== 'call') continue;
         const callee = dotted(x.callee);
-        if (!callee || !/(?:^|\.)(?:Json)?Response$/.test(callee)) continue;
-        const body = x.args[0];
-        if (body?.t === 'dict') return { fields: body.entries.map((en) => stringValue(en.key)).filter((k): k is string => k !== null), line: body.line + 1 };
+        if (!callee || !/(?:^|\.)(?:Json)?Response$/.test(callee) || !x.args[0]) continue;
+        return payloadFields(project, file, x.args[0], { from: def.line, to: end });
       }
     }
   }

@@ -22,7 +22,7 @@ export function printInit(out: Output, r: InitReport, opts: { explain: boolean }
   if (opts.explain || r.mode !== 'check') {
     for (const fe of r.features) {
       const rows: [string, { value: unknown; from: string; how: string } | null][] = [
-        ['restPath', fe.restPath], ['legacy.views', fe.views], ['wsTypes', fe.wsTypes], ['legacy.jobs', fe.jobs], ['interval', fe.intervalMs], ['fieldMap', fe.fieldMap], ['REST fields', fe.restFields], ['WS fields', fe.wsFields],
+        ['restPath', fe.restPath], ['legacy.views', fe.views], ['wsTypes', fe.wsTypes], ['legacy.jobs', fe.jobs], ['interval', fe.intervalMs], ['fieldMap', fe.fieldMap], ['requiredFields', fe.requiredFields], ['REST fields', fe.restFields], ['WS fields', fe.wsFields],
       ];
       const found = rows.filter(([, v]) => v !== null);
       if (!opts.explain && !r.changes.some((c) => c.path.startsWith(`features.${fe.name}.`))) continue;
@@ -83,6 +83,7 @@ const RULES: Record<ProblemRule, string> = {
   'missing-ws-type': 'The code never sends the feature\'s WS message type',
   'interval-mismatch': 'The REST timer\'s interval differs from the config\'s',
   'renamed-field': 'The WS payload and the REST body spell a field differently and the config\'s fieldMap does not map it',
+  'missing-field': 'The REST body has a field the WS payload never carries (a client switched to WS loses it)',
 };
 
 export async function writeInitSarif(io: IO, file: string, r: InitReport): Promise<void> {

@@ -39,6 +39,8 @@ export interface FeatureFinding {
   wsFields: Sourced<string[]> | null;
   /** WS field -> REST field, where the two spell one field differently (`net_liq` / `net_liquidation`). */
   fieldMap: Sourced<Record<string, string>> | null;
+  /** REST names of the fields every WS message must carry: the REST body's, else the WS payload's. */
+  requiredFields: Sourced<string[]> | null;
 }
 
 export interface Question {
@@ -58,7 +60,7 @@ export interface Change {
   kept: boolean;
 }
 
-export type ProblemRule = 'missing-handler' | 'unused-handler' | 'no-consumer' | 'unrouted-feature' | 'missing-ws-type' | 'interval-mismatch' | 'renamed-field';
+export type ProblemRule = 'missing-handler' | 'unused-handler' | 'no-consumer' | 'unrouted-feature' | 'missing-ws-type' | 'interval-mismatch' | 'renamed-field' | 'missing-field';
 
 export interface Problem {
   rule: ProblemRule;
@@ -183,7 +185,7 @@ export async function runInit(ctx: { config: Config; io: IO }, opts: InitOptions
   };
 
   if (opts.check) {
-    report.problems = check(config, features, routes, ch, opts.clientDriven);
+    report.problems = check(config, features, routes, ch, [...config.backend.clientDriven, ...opts.clientDriven]);
     report.exitCode = report.problems.length ? ExitCode.FAILED : ExitCode.OK;
     report.durationMs = Date.now() - started;
     return report;
@@ -203,7 +205,7 @@ export async function runInit(ctx: { config: Config; io: IO }, opts: InitOptions
 }
 
 function mapFeature(f: FeatureConfig, routes: UrlRoute[], ch: ChannelsMap, questions: Question[]): FeatureFinding {
-  const out: FeatureFinding = { name: f.name, restPath: null, views: null, wsTypes: null, jobs: null, intervalMs: null, restFields: null, wsFields: null, fieldMap: null };
+  const out: FeatureFinding = { name: f.name, restPath: null, views: null, wsTypes: null, jobs: null, intervalMs: null, restFields: null, wsFields: null, fieldMap: null, requiredFields: null };
   const fw = words(f.name);
 
   // REST path: the configured one if a route resolves to it; else the one route that ends like
@@ -282,10 +284,10 @@ async function readFields(project: DjangoProject, fe: FeatureFinding, routes: Ur
   const route = fe.restPath ? routes.find((r) => r.path === fe.restPath!.value) : undefined;
   if (route?.view?.file && route.view.line) {
     const rest = await viewResponseFields(project, route.view.file, route.view.line);
-    if (rest) fe.restFields = { value: rest.fields, from: `${route.view.file}:${rest.line}`, how: `the dict ${route.view.name}() returns` };
+    if (rest) fe.restFields = { value: rest.fields, from: `${rest.file}:${rest.line}`, how: `${rest.via} ${route.view.name}() returns` };
   }
   const msg = fe.wsTypes ? ch.messages.find((m) => fe.wsTypes!.value.includes(m.type) && m.payloadFields !== null) : undefined;
-  if (msg) fe.wsFields = { value: msg.payloadFields!, from: at(msg), how: `the payload of the ${msg.type} message${msg.builder ? ` ${msg.builder}() builds` : ''}` };
+  if (msg) fe.wsFields = { value: msg.payloadFields!, from: msg.payloadFrom?.split(' ')[0] ?? at(msg), how: `the payload of the ${msg.type} message${msg.builder ? ` ${msg.builder}() builds` : ''}${msg.payloadFrom ? `, read from ${msg.payloadFrom.slice(msg.payloadFrom.indexOf(' ') + 2, -1)}` : ''}` };
   if (fe.restFields && fe.wsFields) {
     const map: Record<string, string> = {};
     for (const w of fe.wsFields.value) {
@@ -295,6 +297,19 @@ async function readFields(project: DjangoProject, fe: FeatureFinding, routes: Ur
     }
     if (Object.keys(map).length) fe.fieldMap = { value: map, from: fe.wsFields.from, how: `the WS payload (${fe.wsFields.from}) and the REST body (${fe.restFields.from}) spell ${Object.entries(map).map(([w, r]) => `${r} as ${w}`).join(', ')}` };
   }
+  // What a client reads today is the REST body: every WS message must carry those fields (in REST names).
+  if (fe.restFields) fe.requiredFields = { value: fe.restFields.value, from: fe.restFields.from, how: `the fields of ${fe.restFields.how}` };
+  else if (fe.wsFields) {
+    const back = fe.fieldMap?.value ?? {};
+    fe.requiredFields = { value: fe.wsFields.value.map((w) => back[w] ?? w), from: fe.wsFields.from, how: `the fields of ${fe.wsFields.how} (no REST body the code shows)` };
+  }
+}
+
+/** REST fields the WS payload never carries (under its own name or a renamed one): a client switched to WS loses them. */
+function lostFields(fe: FeatureFinding): string[] {
+  if (!fe.restFields || !fe.wsFields) return [];
+  const carried = new Set(fe.wsFields.value.map((w) => fe.fieldMap?.value[w] ?? w));
+  return fe.restFields.value.filter((r) => !carried.has(r));
 }
 
 function check(config: Config, features: FeatureFinding[], routes: UrlRoute[], ch: ChannelsMap, clientDriven: string[]): Problem[] {
@@ -317,7 +332,7 @@ function check(config: Config, features: FeatureFinding[], routes: UrlRoute[], c
   const client = new Set(clientDriven.map(handlerOf));
   for (const h of ch.handlers) {
     if (sent.has(h.method) || client.has(h.method)) continue;
-    problems.push({ rule: 'unused-handler', feature: null, file: h.file, line: h.line, message: `${h.consumer}.${h.method}() handles an event type nothing sends; if the client drives it, list it with --client-driven ${h.method}` });
+    problems.push({ rule: 'unused-handler', feature: null, file: h.file, line: h.line, message: `${h.consumer}.${h.method}() handles an event type nothing sends; if the client drives it, list it in the config's backend.clientDriven (or --client-driven ${h.method})` });
   }
   for (const f of config.features) {
     const found = features.find((x) => x.name === f.name)!;
@@ -333,6 +348,11 @@ function check(config: Config, features: FeatureFinding[], routes: UrlRoute[], c
         rule: 'missing-ws-type', feature: f.name, file: found.wsTypes ? found.wsTypes.from.split(':')[0]! : null, line: found.wsTypes ? Number(found.wsTypes.from.split(':').pop()) : null,
         message: `${f.name}: the code never sends the WS type ${f.wsTypes.join(' or ')}${found.wsTypes ? `; it sends ${found.wsTypes.value.join(', ')} (thor-cutover init updates the config)` : ''}`,
       });
+    }
+    const lost = lostFields(found);
+    if (lost.length) {
+      const [file, line] = found.wsFields!.from.split(':');
+      problems.push({ rule: 'missing-field', feature: f.name, file: file ?? null, line: line ? Number(line) : null, message: `${f.name}: the REST body (${found.restFields!.from}) has ${lost.map((x) => `"${x}"`).join(', ')}, which the WS payload (${found.wsFields!.how}) never carries: a client switched to WS loses ${lost.length === 1 ? 'it' : 'them'}` });
     }
     for (const [ws, rest] of Object.entries(found.fieldMap?.value ?? {})) {
       if (f.fieldMap[ws] === rest) continue;
@@ -390,9 +410,14 @@ function merge(raw: Record<string, unknown>, config: Config, found: FeatureFindi
     if (f.jobs && !f.jobs.value.every((j) => fc.legacy.jobs.includes(j))) set(['legacy', 'jobs'], fc.legacy.jobs, f.jobs);
     // The file spells it as a duration (`interval: "5s"`).
     if (f.fieldMap) set(['fieldMap'], fc.fieldMap, f.fieldMap, { ...fc.fieldMap, ...f.fieldMap.value });
+    if (f.requiredFields && !sameSet(f.requiredFields.value, fc.requiredFields)) set(['requiredFields'], fc.requiredFields, f.requiredFields);
     if (f.intervalMs) set(['interval'], formatDuration(fc.intervalMs), f.intervalMs, formatDuration(f.intervalMs.value));
   }
   return { changes, doc };
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 function formatDuration(ms: number): string {

@@ -1,5 +1,9 @@
 """Message builders and the broadcast helper for the WebSocket path (/ws/)."""
+from dataclasses import asdict
+
 from asgiref.sync import async_to_sync
+
+from .payloads import BalancePayload
 
 GROUP = "market_data"
 HEARTBEAT = "heartbeat"
@@ -9,8 +13,11 @@ def broadcast_to_websocket_sync(channel_layer, message):
     async_to_sync(channel_layer.group_send)(GROUP, {"type": "send_message", "message": message})
 
 
-def build_account_balance_message(balance):
-    return {"type": "account_balance", "data": balance}
+def build_account_balance_message(snap):
+    return {"type": "account_balance", "data": asdict(BalancePayload(
+        account_id=snap.account_id, cash=snap.cash, portfolio_value=snap.portfolio_value,
+        buying_power=snap.buying_power, timestamp=snap.timestamp.isoformat(),
+    ))}
 
 
 def build_positions_message(positions):
