@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copySampleBackend, sampleBackendDir, type SampleCleanup } from '../src/commands/audit/sample.js';
+import { copySampleBackend, sampleBackendDir, type SampleCleanup } from '../src/sim/sample-backend.js';
 import { runCli } from './support/cli.js';
 import { TestRedis, freePort, uniquePrefix } from './support/redis.js';
 

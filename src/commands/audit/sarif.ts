@@ -1,8 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageVersion } from '../../package.js';
-import { CutoverError } from '../../errors.js';
+import { SARIF_SCHEMA, sarifUri, writeSarifFile } from '../../output/sarif.js';
 import type { IO } from '../../io.js';
 import { KINDS, type Kind } from './patterns.js';
 import type { AuditFinding, AuditReport } from './run.js';
@@ -40,12 +39,7 @@ const RULES: Record<Kind, { name: string; short: string; help: string }> = {
   },
 };
 
-export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
-
-/** `a b/c#d.py` -> `a%20b/c%23d.py`: a SARIF uri is a URI reference, each segment encoded. */
-function uriOf(relPath: string): string {
-  return relPath.split(/[\\/]/).map(encodeURIComponent).join('/');
-}
+const uriOf = sarifUri;
 
 function message(f: AuditFinding): string {
   const via = f.route ? ` -> ${f.route.path}${f.route.view ? ` (view ${f.route.view}${f.route.viewAt ? ` at ${f.route.viewAt}` : ''})` : ''}` : '';
@@ -132,11 +126,5 @@ export function toSarif(r: AuditReport, base: string, version: string): object {
 
 /** Paths in the file are relative to GITHUB_WORKSPACE (or the cwd), where code scanning looks. */
 export async function writeSarif(io: IO, file: string, r: AuditReport): Promise<void> {
-  const target = resolve(io.cwd, file);
-  const doc = toSarif(r, io.env.GITHUB_WORKSPACE || io.cwd, packageVersion());
-  try {
-    await writeFile(target, JSON.stringify(doc, null, 2) + '\n');
-  } catch (err) {
-    throw new CutoverError('E_SARIF_WRITE', `cannot write the SARIF file ${target}: ${(err as Error).message}`, { hint: 'check that the directory exists and is writable' });
-  }
+  await writeSarifFile(io, file, toSarif(r, io.env.GITHUB_WORKSPACE || io.cwd, packageVersion()));
 }

@@ -5,10 +5,10 @@ import { ModuleIndex } from '../../django/modules.js';
 import { DjangoProject } from '../../django/urls.js';
 import type { Allower } from './allow.js';
 import { analyzeFile, type Finding, type RouteHit } from './analyze.js';
-import { gitCandidates, gitTracked } from './git-grep.js';
+import { gitCandidates, gitTracked } from '../../scan/git-grep.js';
 import type { Matcher } from './patterns.js';
 import { featureRoutes } from './routes.js';
-import { walk } from './walker.js';
+import { walk } from '../../scan/walker.js';
 
 /** What the search saw, so a report can say what it did not look at. */
 export interface ScanStats {

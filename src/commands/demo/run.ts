@@ -76,7 +76,7 @@ export async function runDemo(ctx: CommandContext, opts: DemoOptions): Promise<n
   Object.assign(env, { THOR_CUTOVER_REDIS_URL: storeUrl, THOR_CUTOVER_PREFIX: prefix, THOR_CUTOVER_ACTOR: 'demo' });
 
   const { startSimulator, parseFault } = await import('../../sim/index.js');
-  const { copySampleBackend, applySampleCleanup } = await import('../audit/sample.js');
+  const { copySampleBackend, applySampleCleanup } = await import('../../sim/sample-backend.js');
   // Every step runs inside a copy of the sample backend, with its config (the runbook's
   // features plus the sample's audit patterns): a config in the user's directory is not read.
   const sample = await copySampleBackend();

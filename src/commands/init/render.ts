@@ -1,11 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CutoverError } from '../../errors.js';
 import type { IO } from '../../io.js';
 import { printJson, type Output } from '../../output/format.js';
 import { packageVersion } from '../../package.js';
-import { SARIF_SCHEMA } from '../audit/sarif.js';
+import { SARIF_SCHEMA, sarifUri, writeSarifFile } from '../../output/sarif.js';
 import type { InitReport, ProblemRule } from './run.js';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -103,15 +101,10 @@ export async function writeInitSarif(io: IO, file: string, r: InitReport): Promi
         ruleIndex: ids.indexOf(p.rule),
         level: 'error',
         message: { text: p.message },
-        ...(p.file ? { locations: [{ physicalLocation: { artifactLocation: { uri: relative(srcRoot, `${r.root}${sep}${p.file}`).split(sep).map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }, region: { startLine: p.line ?? 1 } } }] } : {}),
+        ...(p.file ? { locations: [{ physicalLocation: { artifactLocation: { uri: sarifUri(relative(srcRoot, `${r.root}${sep}${p.file}`)), uriBaseId: '%SRCROOT%' }, region: { startLine: p.line ?? 1 } } }] } : {}),
         properties: { feature: p.feature },
       })),
     }],
   };
-  const target = resolve(io.cwd, file);
-  try {
-    await writeFile(target, JSON.stringify(doc, null, 2) + '\n');
-  } catch (err) {
-    throw new CutoverError('E_SARIF_WRITE', `cannot write the SARIF file ${target}: ${(err as Error).message}`, { hint: 'check that the directory exists and is writable' });
-  }
+  await writeSarifFile(io, file, doc);
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { CutoverError, ExitCode } from '../../errors.js';
+import { CutoverError, ExitCode } from '../errors.js';
 
 /**
  * git, always with an argument array and never through a shell: a path or a pattern such

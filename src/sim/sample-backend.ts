@@ -1,7 +1,7 @@
 import { cp, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../package.js';
+import { packageRoot } from '../package.js';
 
 /**
  * The sample backend shipped in the package (samples/thor-backend), for the demo and the
