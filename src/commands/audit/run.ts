@@ -154,14 +154,7 @@ function emptyCounts(): Record<Kind, KindCount> {
 export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptions): Promise<AuditReport> {
   const started = Date.now();
   const { config, io } = ctx;
-  const root = resolve(io.cwd, opts.path);
-  let st;
-  try {
-    st = await stat(root);
-  } catch {
-    throw new UsageError(`--path ${opts.path}: no such directory`, 'give the root of the backend checkout, e.g. --path ../thor-backend', 'E_NOT_A_DIRECTORY');
-  }
-  if (!st.isDirectory()) throw new UsageError(`--path ${opts.path} is not a directory`, 'give the root of the backend checkout, e.g. --path ../thor-backend', 'E_NOT_A_DIRECTORY');
+  const root = await auditRoot(io, opts.path);
 
   const named = [...new Set(opts.names)].map((n) => findFeature(config, n));
   if (named.length && opts.all) throw new UsageError('give feature names or --all, not both');
@@ -185,26 +178,7 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
 
   const flags = flagView.reachable ? resolveFlags(config.features, flagView.raw, io.env) : null;
   const mode = flags ? cutoverMode(flags) : null;
-  let selected: FeatureConfig[];
-  let rule: SelectionRule;
-  let text: string;
-  if (named.length) {
-    selected = named; rule = 'explicit'; text = `features named: ${named.map((f) => f.name).join(', ')}`;
-  } else if (opts.all) {
-    selected = config.features; rule = 'all'; text = 'all features (--all)';
-  } else if (flags) {
-    selected = config.features.filter((_, i) => flags[i]!.enabled);
-    rule = 'flags-on';
-    text = selected.length
-      ? `features that are on in ${flagView.description}: ${selected.map((f) => f.name).join(', ')}`
-      : `no feature is on in ${flagView.description}: nothing has to be gone yet (--all lists the inventory)`;
-  } else if (flagView.consulted) {
-    selected = config.features; rule = 'all-store-unreachable';
-    text = `all features: the store is unreachable (${flagView.error}), so every finding counts`;
-  } else {
-    selected = config.features; rule = 'all-no-store';
-    text = 'all features: the store was not read (--no-store), so every finding counts';
-  }
+  const { selected, rule, text } = selectFeatures(config, named, opts.all, flags, flagView);
 
   const byFeature = new Map<string, Finding[]>();
   for (const f of result.findings) {
@@ -217,69 +191,13 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
   const reasons = new Map<string, Set<string>>();
   const baseline = baselineFile ? new BaselineMatcher(baselineFile) : null;
   const toRecord: { path: string; kind: Kind; text: string }[] = [];
-  const features: FeatureAudit[] = selected.map((fc) => {
-    const i = config.features.indexOf(fc);
-    const flag = flags ? flags[i]! : null;
-    const counts = emptyCounts();
-    const problems: string[] = [];
-    const findings: AuditFinding[] = (byFeature.get(fc.name) ?? []).map((f) => {
-      let status: FindingStatus;
-      if (f.allowedBy) status = 'allowed';
-      else if (f.doc && !docsFail) status = 'mention';
-      else if (!flag) status = 'leftover';
-      else if (!flag.enabled) status = 'inventory';
-      else if (mode !== 'FULL' && (f.kind === 'view' || f.kind === 'route' || f.kind === 'client')) status = 'kept';
-      else status = 'leftover';
-      if (status === 'leftover') {
-        const text = f.lines[f.line - f.startLine] ?? '';
-        if (opts.writeBaseline) { toRecord.push({ path: f.path, kind: f.kind, text }); status = 'baselined'; }
-        else if (baseline?.take(f.path, f.kind, text)) status = 'baselined';
-      }
-      const c = counts[f.kind];
-      c.found++;
-      c[status]++;
-      if (f.allowedBy) reasons.set(f.allowedBy, (reasons.get(f.allowedBy) ?? new Set()).add(`${f.path}:${f.line}`));
-      return { ...f, status };
-    });
-    if (flag && !flag.enabled) {
-      // Rollback (disable) sends clients back to REST: the views and routes must still be there.
-      const all = (byFeature.get(fc.name) ?? []).filter((f) => !f.doc);
-      const gone = partial ? ' (the scan was partial: it may be in a file not read)' : '';
-      const entries = all.filter((f) => f.kind === 'route' && f.form === 'url-entry');
-      if (kinds.includes('view')) {
-        // The views the feature's routes name (found by following them), else the configured names.
-        const routed = [...new Set(entries.map((f) => f.route?.view).filter((v): v is string => Boolean(v)))];
-        const names = routed.length ? routed : fc.legacy.views;
-        for (const v of names) {
-          if (!all.some((f) => f.kind === 'view' && f.form === 'def' && f.term.toLowerCase() === v.toLowerCase())) {
-            problems.push(`rollback impossible: the flag is off but the REST view ${v}() is gone${gone}`);
-          }
-        }
-      }
-      if (kinds.includes('route') && !entries.length) {
-        problems.push(`rollback impossible: the flag is off but no urls.py entry maps ${[...new Set([...fc.legacy.routes, fc.restPath])].join(', ')}${gone}`);
-      }
-    }
-    const leftovers = KINDS.reduce((n, k) => n + counts[k].leftover, 0);
-    const inventory = KINDS.reduce((n, k) => n + counts[k].inventory, 0);
-    const verdict: FeatureVerdict = problems.length ? 'rollback-impossible' : leftovers ? 'leftover' : inventory ? 'inventory' : 'clean';
-    return { name: fc.name, flag: flag ? { enabled: flag.enabled, source: flag.source } : null, verdict, counts, problems, findings };
-  });
+  const judging: Judging = { config, flags, mode, docsFail, kinds, partial, byFeature, reasons, baseline, toRecord, writeBaseline: Boolean(opts.writeBaseline) };
+  const features: FeatureAudit[] = selected.map((fc) => judgeFeature(fc, judging));
 
   const leftovers = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].leftover, 0), 0);
   const mentions = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].mention, 0), 0);
   const problems = features.reduce((n, f) => n + f.problems.length, 0);
-  let baselineInfo: AuditReport['baseline'] = null;
-  if (opts.writeBaseline && !result.stats.interrupted) {
-    // A partial scan would record a partial baseline: every finding not read would be "new" later. Refuse.
-    if (partial) throw new CutoverError('E_BASELINE_PARTIAL', 'the scan was partial: not writing a baseline that would miss findings', { hint: 'raise audit.maxFiles / audit.maxFileBytes, or exclude the files, then write it again', exitCode: ExitCode.INCONCLUSIVE });
-    const b = buildBaseline(toRecord);
-    const file = await writeBaseline(io, opts.writeBaseline, b);
-    baselineInfo = { file, mode: 'write', entries: b.entries.length, matched: toRecord.length, unused: 0 };
-  } else if (baselineFile && baseline) {
-    const matched = features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].baselined, 0), 0);
-    baselineInfo = { file: resolve(io.cwd, opts.baseline!), mode: 'read', entries: baselineFile.entries.length, matched, unused: baseline.unused };
-  }
+  const baselineInfo = await baselineOutcome(io, opts, { partial, interrupted: result.stats.interrupted, toRecord, baselineFile, baseline, features });
   const exitCode = result.stats.interrupted ? ExitCode.INTERRUPTED
     : leftovers + problems > 0 ? ExitCode.FAILED
     : partial ? ExitCode.INCONCLUSIVE
@@ -303,4 +221,135 @@ export async function runAudit(ctx: { config: Config; io: IO }, opts: AuditOptio
     exitCode,
     durationMs: Date.now() - started,
   };
+}
+
+async function auditRoot(io: IO, path: string): Promise<string> {
+  const root = resolve(io.cwd, path);
+  let st;
+  try {
+    st = await stat(root);
+  } catch {
+    throw new UsageError(`--path ${path}: no such directory`, 'give the root of the backend checkout, e.g. --path ../thor-backend', 'E_NOT_A_DIRECTORY');
+  }
+  if (!st.isDirectory()) throw new UsageError(`--path ${path} is not a directory`, 'give the root of the backend checkout, e.g. --path ../thor-backend', 'E_NOT_A_DIRECTORY');
+  return root;
+}
+
+type Flags = ReturnType<typeof resolveFlags> | null;
+
+/** Which features must be gone: the named ones, --all, the ones on in the store, else all (and why). */
+function selectFeatures(config: Config, named: FeatureConfig[], all: boolean, flags: Flags, flagView: FlagView): { selected: FeatureConfig[]; rule: SelectionRule; text: string } {
+  let selected: FeatureConfig[];
+  let rule: SelectionRule;
+  let text: string;
+  if (named.length) {
+    selected = named; rule = 'explicit'; text = `features named: ${named.map((f) => f.name).join(', ')}`;
+  } else if (all) {
+    selected = config.features; rule = 'all'; text = 'all features (--all)';
+  } else if (flags) {
+    selected = config.features.filter((_, i) => flags[i]!.enabled);
+    rule = 'flags-on';
+    text = selected.length
+      ? `features that are on in ${flagView.description}: ${selected.map((f) => f.name).join(', ')}`
+      : `no feature is on in ${flagView.description}: nothing has to be gone yet (--all lists the inventory)`;
+  } else if (flagView.consulted) {
+    selected = config.features; rule = 'all-store-unreachable';
+    text = `all features: the store is unreachable (${flagView.error}), so every finding counts`;
+  } else {
+    selected = config.features; rule = 'all-no-store';
+    text = 'all features: the store was not read (--no-store), so every finding counts';
+  }
+  return { selected, rule, text };
+}
+
+/** What judging a feature's findings needs from the run. */
+interface Judging {
+  config: Config;
+  flags: Flags;
+  mode: ReturnType<typeof cutoverMode> | null;
+  docsFail: boolean;
+  kinds: Kind[];
+  partial: boolean;
+  byFeature: Map<string, Finding[]>;
+  /** Distinct lines per allow reason (filled in). */
+  reasons: Map<string, Set<string>>;
+  baseline: BaselineMatcher | null;
+  /** Leftovers --write-baseline records (filled in). */
+  toRecord: { path: string; kind: Kind; text: string }[];
+  writeBaseline: boolean;
+}
+
+function findingStatus(f: Finding, flag: NonNullable<Flags>[number] | null, j: Judging): FindingStatus {
+  let status: FindingStatus;
+  if (f.allowedBy) status = 'allowed';
+  else if (f.doc && !j.docsFail) status = 'mention';
+  else if (!flag) status = 'leftover';
+  else if (!flag.enabled) status = 'inventory';
+  else if (j.mode !== 'FULL' && (f.kind === 'view' || f.kind === 'route' || f.kind === 'client')) status = 'kept';
+  else status = 'leftover';
+  if (status === 'leftover') {
+    const text = f.lines[f.line - f.startLine] ?? '';
+    if (j.writeBaseline) { j.toRecord.push({ path: f.path, kind: f.kind, text }); status = 'baselined'; }
+    else if (j.baseline?.take(f.path, f.kind, text)) status = 'baselined';
+  }
+  return status;
+}
+
+/** Rollback (disable) sends clients back to REST: with the flag off, the views and routes must still be there. */
+function rollbackProblems(fc: FeatureConfig, j: Judging): string[] {
+  const problems: string[] = [];
+  const all = (j.byFeature.get(fc.name) ?? []).filter((f) => !f.doc);
+  const gone = j.partial ? ' (the scan was partial: it may be in a file not read)' : '';
+  const entries = all.filter((f) => f.kind === 'route' && f.form === 'url-entry');
+  if (j.kinds.includes('view')) {
+    // The views the feature's routes name (found by following them), else the configured names.
+    const routed = [...new Set(entries.map((f) => f.route?.view).filter((v): v is string => Boolean(v)))];
+    const names = routed.length ? routed : fc.legacy.views;
+    for (const v of names) {
+      if (!all.some((f) => f.kind === 'view' && f.form === 'def' && f.term.toLowerCase() === v.toLowerCase())) {
+        problems.push(`rollback impossible: the flag is off but the REST view ${v}() is gone${gone}`);
+      }
+    }
+  }
+  if (j.kinds.includes('route') && !entries.length) {
+    problems.push(`rollback impossible: the flag is off but no urls.py entry maps ${[...new Set([...fc.legacy.routes, fc.restPath])].join(', ')}${gone}`);
+  }
+  return problems;
+}
+
+function judgeFeature(fc: FeatureConfig, j: Judging): FeatureAudit {
+  const i = j.config.features.indexOf(fc);
+  const flag = j.flags ? j.flags[i]! : null;
+  const counts = emptyCounts();
+  const findings: AuditFinding[] = (j.byFeature.get(fc.name) ?? []).map((f) => {
+    const status = findingStatus(f, flag, j);
+    const c = counts[f.kind];
+    c.found++;
+    c[status]++;
+    if (f.allowedBy) j.reasons.set(f.allowedBy, (j.reasons.get(f.allowedBy) ?? new Set()).add(`${f.path}:${f.line}`));
+    return { ...f, status };
+  });
+  const problems = flag && !flag.enabled ? rollbackProblems(fc, j) : [];
+  const leftovers = KINDS.reduce((n, k) => n + counts[k].leftover, 0);
+  const inventory = KINDS.reduce((n, k) => n + counts[k].inventory, 0);
+  const verdict: FeatureVerdict = problems.length ? 'rollback-impossible' : leftovers ? 'leftover' : inventory ? 'inventory' : 'clean';
+  return { name: fc.name, flag: flag ? { enabled: flag.enabled, source: flag.source } : null, verdict, counts, problems, findings };
+}
+
+/** --write-baseline records the leftovers (never from a partial scan); --baseline reports what it matched. */
+async function baselineOutcome(io: IO, opts: AuditOptions, r: {
+  partial: boolean; interrupted: boolean; toRecord: Judging['toRecord']; baselineFile: Awaited<ReturnType<typeof readBaseline>> | null; baseline: BaselineMatcher | null; features: FeatureAudit[];
+}): Promise<AuditReport['baseline']> {
+  if (opts.writeBaseline && !r.interrupted) {
+    // A partial scan would record a partial baseline: every finding not read would be "new" later. Refuse.
+    if (r.partial) throw new CutoverError('E_BASELINE_PARTIAL', 'the scan was partial: not writing a baseline that would miss findings', { hint: 'raise audit.maxFiles / audit.maxFileBytes, or exclude the files, then write it again', exitCode: ExitCode.INCONCLUSIVE });
+    const b = buildBaseline(r.toRecord);
+    const file = await writeBaseline(io, opts.writeBaseline, b);
+    return { file, mode: 'write', entries: b.entries.length, matched: r.toRecord.length, unused: 0 };
+  }
+  if (r.baselineFile && r.baseline) {
+    const matched = r.features.reduce((n, f) => n + KINDS.reduce((m, k) => m + f.counts[k].baselined, 0), 0);
+    return { file: resolve(io.cwd, opts.baseline!), mode: 'read', entries: r.baselineFile.entries.length, matched, unused: r.baseline.unused };
+  }
+  return null;
 }
