@@ -6,11 +6,9 @@ import type { IO } from '../io.js';
 import { formatDuration } from '../output/format.js';
 import type { EngineSnapshot } from '../stream/types.js';
 
-/** Parsed where commands register their options: no prom-client until a run asks for metrics. */
-export interface Listen {
-  host: string;
-  port: number;
-}
+/** Parsed where commands register their options: no prom-client until a run asks for metrics (a type import loads nothing). */
+import type { Listen } from './server.js';
+export type { Listen } from './server.js';
 
 /** "9464", ":9464", "0.0.0.0:9464", "[::1]:9464" -> host and port; a bare port binds 127.0.0.1. */
 export function parseListen(value: string): Listen {

@@ -4,10 +4,15 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config, FeatureConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import type { Listen } from './index.js';
 import { resolveFlags } from '../store/effective.js';
 import { openStore } from '../store/index.js';
 import type { FlagStore } from '../store/types.js';
+
+/** Where --metrics serves: host and port. */
+export interface Listen {
+  host: string;
+  port: number;
+}
 import { latestVerdict } from '../store/verify-record.js';
 import type { EngineSnapshot } from '../stream/types.js';
 

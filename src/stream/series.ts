@@ -1,6 +1,6 @@
-import type { Engine } from './engine.js';
 import type { Decision, FieldDiff, Flat } from './match.js';
 import type { IntervalKind } from './stats.js';
+import type { EventSource } from './types.js';
 
 /**
  * The run as a time series, for the HTML report: per feature and time bucket, message
@@ -101,7 +101,7 @@ export interface SeriesSnapshot {
  * A series fed by `engine`: the engine calls `message`, `interval` and `decision` on its
  * hot paths; REST polls and the connection's gaps and closes come from its events.
  */
-export function followEngine(engine: Engine, features: SeriesFeatureInfo[]): RunSeries {
+export function followEngine(engine: EventSource, features: SeriesFeatureInfo[]): RunSeries {
   const series = new RunSeries(features, Date.now(), 1_000 / engine.speed);
   const index = new Map(features.map((f, i) => [f.name, i]));
   engine.onEvent('rest-poll', (e) => { const i = index.get(e.feature); if (i !== undefined) series.restPoll(i, e.at, e.ms, e.outcome === 'ok'); });

@@ -35,6 +35,12 @@ export type StreamEvent =
   | { type: 'session-close'; at: number; session: SessionInfo };
 
 export type StreamEventType = StreamEvent['type'];
+
+/** What follows a run's events (the report's series): the engine's event feed and its speed, not the engine. */
+export interface EventSource {
+  readonly speed: number;
+  onEvent<K extends StreamEventType>(type: K, fn: (e: Extract<StreamEvent, { type: K }>) => void): unknown;
+}
 export type DriftKind = 'missing-required' | 'one-side-only' | 'type-change' | 'no-key' | 'not-an-object';
 
 export interface DriftCount {

@@ -1,4 +1,6 @@
+import { ExitCode } from '../../errors.js';
 import { action, intArg, jsonOption, type Register } from '../register.js';
+import type { HistoryOptions } from './run.js';
 
 export const register: Register = (program, io, setExit) => {
   const cmd = program
@@ -14,7 +16,14 @@ Examples:
   $ thor-cutover history --follow            # one line per change, live; Ctrl-C to stop (exit 130)`);
   jsonOption(cmd, 'the entries (with --follow: one JSON object per line)');
   cmd.action(action(io, setExit, async (ctx) => {
-    const { runHistory } = await import('./run.js');
-    return runHistory(ctx);
+    const { followHistory, runHistory } = await import('./run.js');
+    const { followPrinter, printHistory } = await import('./render.js');
+    const o = ctx.opts as unknown as HistoryOptions;
+    if (o.follow) {
+      await followHistory(ctx, o, followPrinter(ctx.out));
+      return ExitCode.INTERRUPTED;
+    }
+    printHistory(ctx.out, await runHistory(ctx, o));
+    return ExitCode.OK;
   }));
 };

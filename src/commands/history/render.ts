@@ -1,6 +1,6 @@
 import { formatTime, printable, printJson, renderTable, type Output } from '../../output/format.js';
 import type { FlagEvent } from '../../store/types.js';
-import type { HistoryReport } from './run.js';
+import type { FollowEvents, HistoryReport } from './run.js';
 
 const state = (on: boolean) => (on ? 'WS' : 'REST');
 
@@ -35,4 +35,17 @@ export function printEvent(out: Output, e: FlagEvent): void {
     return;
   }
   out.io.stdout.write(`${s.dim(e.at)}  rev ${e.rev}  ${s.bold(e.feature)}: ${state(e.previous)} ${s.glyph.next} ${e.enabled ? s.ok('WS') : 'REST'}  by ${printable(e.actor)}${e.reason ? `: "${printable(e.reason)}"` : ''}\n`);
+}
+
+/** --follow's output: the past entries oldest first, then one line (or JSON object) per change; notes on stderr. */
+export function followPrinter(out: Output): FollowEvents {
+  const warn = (m: string) => out.io.stderr.write(`${out.errStyle.warn('warning:')} ${m}\n`);
+  return {
+    past: (r) => printHistory(out, r, true),
+    event: (e) => printEvent(out, e),
+    reconnecting: (detail) => warn(`lost Redis${detail ? ` (${detail})` : ''}; reconnecting…`),
+    reconnected: () => out.io.stderr.write('reconnected to Redis; following again\n'),
+    catchUpFailed: (m) => warn(`could not read the changes made while away: ${m}`),
+    following: (store) => { if (out.format !== 'json') out.io.stderr.write(`following changes on ${store} (Ctrl-C to stop)\n`); },
+  };
 }

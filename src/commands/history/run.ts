@@ -1,11 +1,10 @@
 import { findFeature } from '../../config/load.js';
-import { ExitCode } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import type { AuditEntry, FlagEvent } from '../../store/types.js';
+import { untilAborted } from '../../abort.js';
 import type { CommandContext } from '../context.js';
-import { printEvent, printHistory } from './render.js';
 
-interface HistoryOptions {
+export interface HistoryOptions {
   feature?: string;
   limit: number;
   follow?: boolean;
@@ -17,28 +16,46 @@ export interface HistoryReport {
   entries: AuditEntry[];
 }
 
-export async function runHistory(ctx: CommandContext): Promise<number> {
-  const { config, out, io } = ctx;
-  const o = ctx.opts as unknown as HistoryOptions;
-  const feature = o.feature ? findFeature(config, o.feature).name : undefined;
-  // --follow is long-running: it reconnects, and says so, instead of failing fast.
-  const store = await openStore(config, { oneShot: !o.follow });
+/** What --follow tells as it goes (render.ts prints it). */
+export interface FollowEvents {
+  /** The past entries, oldest first, before the live ones. */
+  past(r: HistoryReport): void;
+  event(e: FlagEvent): void;
+  reconnecting(detail: string | undefined): void;
+  reconnected(): void;
+  catchUpFailed(message: string): void;
+  following(store: string): void;
+}
+
+/** The audit stream, newest first. */
+export async function runHistory(ctx: CommandContext, o: HistoryOptions): Promise<HistoryReport> {
+  const feature = o.feature ? findFeature(ctx.config, o.feature).name : undefined;
+  const store = await openStore(ctx.config, { oneShot: true });
   try {
-    if (!o.follow) {
-      const entries = await store.history({ feature, limit: o.limit });
-      printHistory(out, { store: store.description, feature: feature ?? null, entries });
-      return ExitCode.OK;
-    }
-    // Subscribe before reading the past, so a change made in between is not lost; events
-    // that the past entries already show are dropped by rev.
+    const entries = await store.history({ feature, limit: o.limit });
+    return { store: store.description, feature: feature ?? null, entries };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * --follow: the past, then each change as it is published, until Ctrl-C. Long-running: it
+ * reconnects, and says so, instead of failing fast. Subscribes before reading the past, so a
+ * change made in between is not lost; events the past entries already show are dropped by rev.
+ */
+export async function followHistory(ctx: CommandContext, o: HistoryOptions, on: FollowEvents): Promise<void> {
+  const feature = o.feature ? findFeature(ctx.config, o.feature).name : undefined;
+  const store = await openStore(ctx.config, { oneShot: false });
+  try {
     let early: FlagEvent[] | null = [];
     let lastShown = 0;
     const show = (e: FlagEvent) => {
       if (feature && e.feature !== feature) return;
       lastShown = Math.max(lastShown, e.rev);
-      printEvent(out, e);
+      on.event(e);
     };
-    // Changes made while the subscriber was away are in the audit stream: print those too.
+    // Changes made while the subscriber was away are in the audit stream: shown too.
     const catchUp = async () => {
       const missed = (await store.history({ feature, limit: 100 })).filter((e) => e.rev > lastShown).reverse();
       for (const e of missed) show({ feature: e.feature, enabled: e.to, previous: e.from, actor: e.actor, reason: e.reason, rev: e.rev, at: e.at });
@@ -46,16 +63,15 @@ export async function runHistory(ctx: CommandContext): Promise<number> {
     const sub = await store.subscribe(
       (e: FlagEvent) => { if (early) early.push(e); else show(e); },
       (state, detail) => {
-        if (state === 'reconnecting') out.io.stderr.write(`${out.errStyle.warn('warning:')} lost Redis${detail ? ` (${detail})` : ''}; reconnecting…\n`);
+        if (state === 'reconnecting') on.reconnecting(detail);
         if (state === 'connected') {
-          out.io.stderr.write('reconnected to Redis; following again\n');
-          catchUp().catch((err: Error) => out.io.stderr.write(`${out.errStyle.warn('warning:')} could not read the changes made while away: ${err.message}\n`));
+          on.reconnected();
+          catchUp().catch((err: Error) => on.catchUpFailed(err.message));
         }
       },
     );
     const entries = await store.history({ feature, limit: o.limit });
-    // With --follow, the past entries are printed oldest first so the live ones continue the list.
-    printHistory(out, { store: store.description, feature: feature ?? null, entries: [...entries].reverse() }, true);
+    on.past({ store: store.description, feature: feature ?? null, entries: [...entries].reverse() });
     // Only the events that arrived while the past was read can repeat it; later ones are
     // new whatever their rev (a restarted Redis without persistence starts again at 1).
     const lastRev = entries.reduce((m, e) => Math.max(m, e.rev), 0);
@@ -63,13 +79,9 @@ export async function runHistory(ctx: CommandContext): Promise<number> {
     const pending = early;
     early = null;
     for (const e of pending) if (e.rev > lastRev) show(e);
-    if (out.format !== 'json') out.io.stderr.write(`following changes on ${store.description} (Ctrl-C to stop)\n`);
-    await new Promise<void>((resolve) => {
-      if (io.interrupted.aborted) return resolve();
-      io.interrupted.addEventListener('abort', () => resolve(), { once: true });
-    });
+    on.following(store.description);
+    await untilAborted(ctx.io.interrupted);
     await sub.close();
-    return ExitCode.INTERRUPTED;
   } finally {
     await store.close();
   }

@@ -2,18 +2,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { FAULT_HELP } from '../../sim/faults.js';
 import { type Register, action, durationArg, intArg, positiveNumber } from '../register.js';
-
-export interface SimulateOptions {
-  host: string;
-  port: number;
-  speed: number;
-  seed?: number;
-  symbols?: string[];
-  sessionOpen: number;
-  sessionClosed: number;
-  fault: string[];
-  token?: string;
-}
+import type { SimulateOptions } from './run.js';
 
 /** "ES,NQ" -> those symbols; "500" -> the four defaults plus synthetic ones up to 500. */
 function symbolsArg(value: string): string[] {
@@ -71,6 +60,12 @@ Examples:
   $ curl -s -XPOST localhost:8000/_sim/faults -d '{"faults":["rest500=positions:0.5"]}'`);
   cmd.action(action(io, setExit, async (ctx) => {
     const { runSimulate } = await import('./run.js');
-    return runSimulate(ctx, ctx.opts as unknown as SimulateOptions);
+    const render = await import('./render.js');
+    const report = await runSimulate(ctx, ctx.opts as unknown as SimulateOptions, {
+      fallback: (why) => render.printFallback(ctx.out, why),
+      started: (info) => render.printStarted(ctx.io, ctx.out, ctx.config, info),
+      log: (line) => render.printSimLog(ctx.io, line),
+    });
+    return render.printStopped(ctx.out, report);
   }));
 };

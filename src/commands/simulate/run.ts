@@ -1,55 +1,78 @@
 import type { CommandContext } from '../context.js';
-import { ExitCode, StoreUnavailableError } from '../../errors.js';
-import { formatDuration, note } from '../../output/format.js';
+import { StoreUnavailableError } from '../../errors.js';
 import { memoryStore, openStore } from '../../store/index.js';
 import type { FlagStore } from '../../store/types.js';
-import { formatFault, parseFault } from '../../sim/faults.js';
+import { parseFault, type FaultSpec } from '../../sim/faults.js';
 import { startSimulator } from '../../sim/server.js';
-import type { SimulateOptions } from './command.js';
 import { untilAborted } from '../../abort.js';
 
+export interface SimulateOptions {
+  host: string;
+  port: number;
+  speed: number;
+  seed?: number;
+  symbols?: string[];
+  sessionOpen: number;
+  sessionClosed: number;
+  fault: string[];
+  token?: string;
+}
+/** What the simulator tells as it goes (render.ts prints it). */
+export interface SimulateEvents {
+  /** No reachable Redis: the in-process store is used instead, and why. */
+  fallback(why: string): void;
+  started(info: SimulateStarted): void;
+  /** One line of the simulator's own log. */
+  log(line: string): void;
+}
 
-export async function runSimulate(ctx: CommandContext, opts: SimulateOptions): Promise<number> {
-  const { config, io, out } = ctx;
-  const faults = opts.fault.map(parseFault);
-  let store: FlagStore;
+export interface SimulateStarted {
+  url: string;
+  wsUrl: string;
+  speed: number;
+  seed: number;
+  store: string;
+  faults: FaultSpec[];
+}
+
+export interface SimulateReport extends SimulateStarted {
+  ranMs: number;
+  messages: number;
+  frames: number;
+  clients: number;
+}
+
+/** A long-running client retries a refused connection until its timeout; a one-shot probe learns "nothing listens there" at once. */
+async function simulatorStore(ctx: CommandContext, events: SimulateEvents): Promise<FlagStore> {
   try {
-    // A long-running client retries a refused connection until its timeout; a one-shot probe
-    // learns "nothing listens there" at once, so the fallback does not cost seconds.
-    await (await openStore(config, { oneShot: true })).close();
-    store = await openStore(config, { oneShot: false });
+    await (await openStore(ctx.config, { oneShot: true })).close();
+    return await openStore(ctx.config, { oneShot: false });
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
-    store = memoryStore();
-    note(out, `note: ${err.message}: using the in-process flag store (thor-cutover enable/disable will not reach this simulator)`);
+    events.fallback(err.message);
+    return memoryStore();
   }
+}
+
+/** Serves the rehearsal backend until Ctrl-C; stopping is how it ends (a clean shutdown, exit 0). */
+export async function runSimulate(ctx: CommandContext, opts: SimulateOptions, events: SimulateEvents): Promise<SimulateReport> {
+  const { config, io } = ctx;
+  const faults = opts.fault.map(parseFault);
+  const store = await simulatorStore(ctx, events);
   const started = performance.now();
   try {
     const sim = await startSimulator({
-      config,
-      host: opts.host,
-      port: opts.port,
-      speed: opts.speed,
-      seed: opts.seed,
-      symbols: opts.symbols,
-      sessionOpenMs: opts.sessionOpen,
-      sessionClosedMs: opts.sessionClosed,
-      faults,
-      store,
-      token: config.backend.token,
-      env: io.env,
-      log: (line) => io.stderr.write(`sim: ${line}\n`),
+      config, host: opts.host, port: opts.port, speed: opts.speed, seed: opts.seed, symbols: opts.symbols,
+      sessionOpenMs: opts.sessionOpen, sessionClosedMs: opts.sessionClosed, faults, store,
+      token: config.backend.token, env: io.env, log: events.log,
     });
-    io.stdout.write(`simulating on ${sim.url} (${sim.wsUrl}), speed ${opts.speed}, seed ${sim.seed}, store: ${store.description}\n`);
-    note(out, `REST: ${config.features.map((f) => f.restPath).join(' ')}  flags: ${config.backend.flagsPath}  faults: ${faults.length ? faults.map(formatFault).join(' ') : 'none'}${config.backend.token ? '  token required for account features' : ''}`);
-    note(out, 'Ctrl-C to stop');
+    const info: SimulateStarted = { url: sim.url, wsUrl: sim.wsUrl, speed: opts.speed, seed: sim.seed, store: store.description, faults };
+    events.started(info);
     await untilAborted(io.interrupted);
     const stats = sim.stats();
     await sim.close();
-    const total = Object.values(stats.messages).reduce((a, b) => a + b, 0);
-    note(out, `stopped after ${formatDuration(performance.now() - started)}: ${total} messages, ${stats.frames} frames sent, ${stats.clients} client(s) connected at the end`);
-    // Stopping is how a simulator ends: a clean shutdown, not an interrupted check.
-    return ExitCode.OK;
+    const messages = Object.values(stats.messages).reduce((a, b) => a + b, 0);
+    return { ...info, ranMs: performance.now() - started, messages, frames: stats.frames, clients: stats.clients };
   } finally {
     await store.close();
   }
