@@ -1,20 +1,10 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
+import { metricsOptions } from '../../metrics/index.js';
 import type { SeriesSnapshot } from '../../stream/series.js';
 import { action, backendOptions, durationArg, intArg, jsonOption, positiveNumber, type Register } from '../register.js';
+import type { ParityOptions } from './run.js';
 
-export interface ParityOptions extends MetricsFlags {
-  duration?: number;
-  sessions?: number;
-  speed: number;
-  events?: string;
-  maxMismatchRate?: number;
-  timeout?: number;
-  jitter?: number;
-  json?: boolean;
-  report?: string;
-}
 
 function rateArg(value: string): number {
   const pct = value.endsWith('%');

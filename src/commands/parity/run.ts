@@ -5,7 +5,7 @@ import { findFeature } from '../../config/load.js';
 import type { Config, FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
 import { startRunMetrics } from '../../metrics/index.js';
-import { createEngine } from '../../stream/engine.js';
+import { createEngine, type Engine } from '../../stream/engine.js';
 import { authFailureError, runUntil } from '../../stream/run-until.js';
 import { describeFlagChange, FlagFollower, type FlagChange } from '../../stream/flags.js';
 import { openStore } from '../../store/index.js';
@@ -14,7 +14,8 @@ import type { FlagStore } from '../../store/types.js';
 import type { SeriesSnapshot } from '../../stream/series.js';
 import type { ConnectionSnapshot, EngineSnapshot, FeatureStats, Finding, SessionSnapshot, StreamEvent } from '../../stream/types.js';
 import type { CommandContext } from '../context.js';
-import type { ParityOptions } from './command.js';
+import type { MetricsFlags } from '../../metrics/index.js';
+import { untilAborted } from '../../abort.js';
 
 export interface ParitySession {
   label: string;
@@ -85,6 +86,18 @@ function sessionSummary(s: SessionSnapshot): ParitySession {
   };
 }
 
+export interface ParityOptions extends MetricsFlags {
+  duration?: number;
+  sessions?: number;
+  speed: number;
+  events?: string;
+  maxMismatchRate?: number;
+  timeout?: number;
+  jitter?: number;
+  json?: boolean;
+  report?: string;
+}
+
 /** Run the engine until --duration, --sessions or Ctrl-C, then return what it saw. */
 export async function runParity(ctx: CommandContext, names: string[], o: ParityOptions, hooks: ParityHooks = {}): Promise<ParityReport> {
   const { io } = ctx;
@@ -95,24 +108,14 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter, series: Boolean(hooks.series) });
   const metrics = await startRunMetrics(o, io, { command: 'parity', config, features, snapshot: () => engine.snapshot() });
 
-  let events: WriteStream | null = null;
-  let eventsPath: string | null = null;
-  if (o.events === '-') {
-    // NDJSON on stdout, as it happens (the summary follows at the end).
-    engine.onAny((e: StreamEvent) => { io.stdout.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
-  } else if (o.events) {
-    eventsPath = resolve(io.cwd, o.events);
-    events = createWriteStream(eventsPath, { flags: 'a' });
-    const file = events;
-    const opened = new Promise<void>((ok, fail) => { file.once('open', () => ok()); file.once('error', fail); });
-    try {
-      await opened;
-    } catch (err) {
-      await metrics?.close();
-      throw new UsageError(`cannot write events to ${eventsPath}: ${(err as Error).message}`, 'check the path given with --events');
-    }
-    engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+  let sink: EventsSink;
+  try {
+    sink = await eventsSink(engine, o.events, io);
+  } catch (err) {
+    await metrics?.close();
+    throw err;
   }
+  const { stream: events, path: eventsPath } = sink;
 
   // Flags are followed, not judged: parity compares WS and REST whatever the flags say,
   // but a change under the run explains what follows it. Without a reachable Redis, the
@@ -123,10 +126,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     return null;
   });
   const startedAt = Date.now();
-  const contact = await Promise.race([
-    engine.start(),
-    new Promise<null>((r) => io.interrupted.addEventListener('abort', () => r(null), { once: true })),
-  ]);
+  const contact = await Promise.race([engine.start(), untilAborted(io.interrupted).then(() => null)]);
   const store: FlagStore | null = await storeReady;
   const initial = resolveFlags(config.features, store ? (await store.snapshot().catch(() => ({ raw: {} }))).raw : {}, io.env);
   const follower = new FlagFollower({
@@ -143,10 +143,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   if (contact && !contact.ws && !contact.rest) {
     await closeAll();
     await metrics?.close();
-    throw new ConnectionError(
-      `cannot reach the backend: WebSocket ${redactUrl(config.backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(config.backend.url)}: ${contact.restError ?? 'failed'}`,
-      'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
-    );
+    throw unreachable(config, contact);
   }
 
   await follower.start(engine);
@@ -166,22 +163,27 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
   if (engine.series) hooks.series?.(engine.series.snapshot());
   const snap = engine.snapshot();
   await metrics?.finish(snap, io.interrupted);
+  return parityReport(config, snap, { startedAt, stoppedBy, speed, eventsPath, flagChanges: follower.changes });
+}
+
+/** What the run saw, judged: findings fail it; a feature never compared makes it inconclusive. */
+function parityReport(config: Config, snap: EngineSnapshot, r: { startedAt: number; stoppedBy: ParityReport['stoppedBy']; speed: number; eventsPath: string | null; flagChanges: ParityReport['flagChanges'] }): ParityReport {
   const findings = snap.overall.findings;
   // Agreement needs evidence: a feature none of whose REST polls could be compared with WS
   // (a run shorter than its interval, say) has not agreed; it is "too little to judge".
   const notCompared = snap.overall.features.filter((f) => f.match.compared === 0).map((f) => f.name);
-  const exitCode = stoppedBy === 'interrupted' ? ExitCode.INTERRUPTED
+  const exitCode = r.stoppedBy === 'interrupted' ? ExitCode.INTERRUPTED
     : findings.length ? ExitCode.FAILED
     : notCompared.length ? ExitCode.INCONCLUSIVE
     : ExitCode.OK;
   return {
-    startedAt: iso(startedAt),
+    startedAt: iso(r.startedAt),
     finishedAt: iso(snap.at),
-    durationMs: snap.at - startedAt,
-    stoppedBy,
-    speed,
+    durationMs: snap.at - r.startedAt,
+    stoppedBy: r.stoppedBy,
+    speed: r.speed,
     backend: { url: redactUrl(config.backend.url), wsUrl: redactUrl(snap.connection.url) },
-    eventsFile: eventsPath,
+    eventsFile: r.eventsPath,
     features: snap.overall.features,
     connection: snap.connection,
     unknownTypes: snap.unknownTypes,
@@ -189,10 +191,38 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
     sessionsCompleted: snap.sessionsCompleted,
     findings,
     notCompared,
-    flagChanges: follower.changes,
+    flagChanges: r.flagChanges,
     ok: findings.length === 0 && notCompared.length === 0,
     exitCode,
   };
+}
+
+function unreachable(config: Config, contact: { wsError?: string | null; restError?: string | null }): ConnectionError {
+  return new ConnectionError(
+    `cannot reach the backend: WebSocket ${redactUrl(config.backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(config.backend.url)}: ${contact.restError ?? 'failed'}`,
+    'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
+  );
+}
+
+interface EventsSink { stream: WriteStream | null; path: string | null }
+
+/** --events: every event as one JSON line, to stdout ("-") or appended to a file (opened before the run starts). */
+async function eventsSink(engine: Engine, events: string | undefined, io: CommandContext['io']): Promise<EventsSink> {
+  if (events === '-') {
+    // NDJSON on stdout, as it happens (the summary follows at the end).
+    engine.onAny((e: StreamEvent) => { io.stdout.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+    return { stream: null, path: null };
+  }
+  if (!events) return { stream: null, path: null };
+  const path = resolve(io.cwd, events);
+  const file = createWriteStream(path, { flags: 'a' });
+  try {
+    await new Promise<void>((ok, fail) => { file.once('open', () => ok()); file.once('error', fail); });
+  } catch (err) {
+    throw new UsageError(`cannot write events to ${path}: ${(err as Error).message}`, 'check the path given with --events');
+  }
+  engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+  return { stream: file, path };
 }
 
 function closeStream(s: WriteStream | null): Promise<void> {
