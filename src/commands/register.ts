@@ -66,3 +66,15 @@ export function positiveNumber(name: string) {
     return n;
   };
 }
+
+/** enable and disable share their options; only the verb differs. */
+export function changeCommand(program: Command, verb: 'enable' | 'disable', description: string, examples: string): Command {
+  const cmd = program
+    .command(`${verb} <feature>`)
+    .description(description)
+    .option('-r, --reason <text>', 'why: recorded in the audit stream and shown by status/history')
+    .option('--actor <name>', 'who: recorded with the change (default: THOR_CUTOVER_ACTOR, else user@host)')
+    .option('-n, --dry-run', 'say what would change, write nothing')
+    .addHelpText('after', examples);
+  return jsonOption(cmd, 'the outcome');
+}

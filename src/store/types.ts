@@ -83,3 +83,16 @@ export interface FlagStore {
   health(features: string[]): Promise<HealthFinding[] | null>;
   close(): Promise<void>;
 }
+
+/** What `monitor`'s heartbeat key holds (a running monitor, its sessions), and what `status` shows. */
+export interface MonitorBeat {
+  runId: string;
+  pid: number;
+  host: string;
+  startedAt: string;
+  beatAt: string;
+  features: string[];
+  shadow: boolean;
+  /** Sessions this run recorded, newest last (the last 20). */
+  recorded: { label: string; closedAt: string; verdicts: Record<string, string> }[];
+}

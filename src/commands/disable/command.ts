@@ -1,5 +1,5 @@
-import { changeCommand } from '../enable/command.js';
-import { action, type Register } from '../register.js';
+import { action, changeCommand, type Register } from '../register.js';
+import type { DisableOptions } from './run.js';
 
 export const register: Register = (program, io, setExit) => {
   changeCommand(program, 'disable', 'roll a feature back to the REST path (live, no restart)', `
@@ -10,9 +10,8 @@ Examples:
   $ thor-cutover disable account_balance --reason "rollback: balances lag"
   $ thor-cutover disable positions --dry-run --json`)
     .action(action(io, setExit, async (ctx, [feature]) => {
-      const { runChange } = await import('../enable/change.js');
-      const { printChange } = await import('../enable/render.js');
-      const o = ctx.opts as { reason?: string; actor?: string; dryRun?: boolean };
-      return printChange(ctx.out, await runChange(ctx, feature!, false, o));
+      const { runDisable } = await import('./run.js');
+      const { renderDisable } = await import('./render.js');
+      return renderDisable(ctx.out, await runDisable(ctx, feature!, ctx.opts as DisableOptions));
     }));
 };

@@ -1,17 +1,5 @@
-import type { Command } from 'commander';
-import { action, jsonOption, type Register } from '../register.js';
-
-/** enable and disable share their options; only the verb differs. */
-export function changeCommand(program: Command, verb: 'enable' | 'disable', description: string, examples: string): Command {
-  const cmd = program
-    .command(`${verb} <feature>`)
-    .description(description)
-    .option('-r, --reason <text>', 'why: recorded in the audit stream and shown by status/history')
-    .option('--actor <name>', 'who: recorded with the change (default: THOR_CUTOVER_ACTOR, else user@host)')
-    .option('-n, --dry-run', 'say what would change, write nothing')
-    .addHelpText('after', examples);
-  return jsonOption(cmd, 'the outcome');
-}
+import { action, changeCommand, type Register } from '../register.js';
+import type { EnableOptions } from './run.js';
 
 export const register: Register = (program, io, setExit) => {
   changeCommand(program, 'enable', 'switch a feature to the WebSocket path (live: backends pick it up within a second)', `
@@ -26,9 +14,8 @@ Examples:
   $ thor-cutover enable intraday --force --reason "hotfix, positions verified by hand"`)
     .option('-f, --force', 'enable even if an earlier feature is still off or unverified (recorded as forced)')
     .action(action(io, setExit, async (ctx, [feature]) => {
-      const { runChange } = await import('./change.js');
-      const { printChange } = await import('./render.js');
-      const o = ctx.opts as { reason?: string; actor?: string; dryRun?: boolean; force?: boolean };
-      return printChange(ctx.out, await runChange(ctx, feature!, true, o));
+      const { runEnable } = await import('./run.js');
+      const { renderEnable } = await import('./render.js');
+      return renderEnable(ctx.out, await runEnable(ctx, feature!, ctx.opts as EnableOptions));
     }));
 };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CommandContext } from '../context.js';
+import type { MonitorBeat } from '../../store/types.js';
 import { resolveActor } from '../context.js';
 import type { FeatureConfig } from '../../config/types.js';
 import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
@@ -29,18 +30,7 @@ export interface MonitorHooks {
   note?(text: string): void;
 }
 
-/** What the heartbeat key holds, and what `status` shows. */
-export interface MonitorBeat {
-  runId: string;
-  pid: number;
-  host: string;
-  startedAt: string;
-  beatAt: string;
-  features: string[];
-  shadow: boolean;
-  /** Sessions this run recorded, newest last (the last 20). */
-  recorded: { label: string; closedAt: string; verdicts: Record<string, string> }[];
-}
+export type { MonitorBeat } from '../../store/types.js';
 
 export interface MonitorReport {
   runId: string;

@@ -2,8 +2,7 @@ import type { CommandContext } from '../context.js';
 import { withStore } from '../../store/index.js';
 import { cutoverMode, resolveFlags, type FlagSource, type Mode } from '../../store/effective.js';
 import type { HealthFinding } from '../../store/health.js';
-import type { MonitorBeat } from '../monitor/run.js';
-import type { AuditEntry } from '../../store/types.js';
+import type { AuditEntry, MonitorBeat } from '../../store/types.js';
 import { latestVerdict, type VerdictSummary } from '../../store/verify-record.js';
 
 export interface FeatureStatus {

@@ -1,12 +1,12 @@
-import type { CommandContext } from '../context.js';
-import { resolveActor } from '../context.js';
-import { findFeature } from '../../config/load.js';
-import type { FeatureConfig } from '../../config/types.js';
-import { withStore } from '../../store/index.js';
-import { effectiveFlag, isTrue } from '../../store/effective.js';
-import type { ChangeRequest, FlagStore } from '../../store/types.js';
-import { judgeSessions, readSessions } from '../../store/verify-record.js';
-import type { Config } from '../../config/types.js';
+import type { CommandContext } from './context.js';
+import { resolveActor } from './context.js';
+import { findFeature } from '../config/load.js';
+import type { FeatureConfig } from '../config/types.js';
+import { withStore } from '../store/index.js';
+import { effectiveFlag, isTrue } from '../store/effective.js';
+import type { ChangeRequest, FlagStore } from '../store/types.js';
+import { judgeSessions, readSessions } from '../store/verify-record.js';
+import type { Config } from '../config/types.js';
 
 export interface ChangeOptions {
   reason?: string;
