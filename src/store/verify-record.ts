@@ -1,5 +1,14 @@
+import { untilAborted } from '../abort.js';
+import type { CheckId, CheckResult, ItemStatus, Verdict } from '../checklist/items.js';
+import type { StopReason } from '../checklist/session.js';
 import { VERIFY_KEEP } from './keys.js';
 import type { FlagStore } from './types.js';
+
+/**
+ * The verify record: one schema, written here (by verify and monitor) and read here (by
+ * status, gate and enable's verify gate). Readers still take what they find as unknown: a
+ * record of another version or a hand-written one must not crash them.
+ */
 
 /**
  * What `status` and the `enable` gate read back from `<prefix>:verify:<feature>`. The full
@@ -144,4 +153,92 @@ export function judgeSessions(e: SessionEvidence, n: number): SessionsJudgement 
   const unjudged = considered.filter((s) => s.verdict !== 'pass');
   if (considered.length < n || unjudged.length) return { status: 'short', considered, unjudged };
   return { status: 'pass', considered };
+}
+
+/**
+ * The record written to `<prefix>:verify:<feature>`: VerdictSummary's fields (what status
+ * and the enable gate read) plus the numbers of each session.
+ */
+export interface VerifyRecord {
+  schemaVersion: 1;
+  runId: string;
+  feature: string;
+  verdict: Verdict;
+  startedAt: string;
+  finishedAt: string;
+  /** Complete sessions judged. */
+  sessions: number;
+  sessionsRequired: number;
+  shadow: boolean;
+  actor: string;
+  speed: number;
+  sessionMode: 'market' | 'fixed';
+  market: string;
+  stopReason: StopReason;
+  items: { check: CheckId; status: ItemStatus; summary: string; detail: string | null }[];
+  sessionResults: { index: number; label: string; openedAt: string; closedAt: string | null; verdict: Verdict; messages: number; items: CheckResult[] }[];
+  problems: string[];
+}
+
+
+export interface RecordOutcome {
+  feature: string;
+  /** The list it goes to, `<prefix>:verify:<feature>`. */
+  key: string;
+  written: boolean;
+  /** Tries it took (more than 1: Redis was away for a while). */
+  attempts: number;
+  error: string | null;
+}
+
+const RETRY_EVERY_MS = 500;
+
+
+/**
+ * Write each feature's record, newest first in `<prefix>:verify:<feature>`. A run can last
+ * hours and Redis can restart in between: the verdict must not be lost to that, so a failed
+ * write is retried until `timeoutMs` has passed. A retry first looks for its own runId, so
+ * a write whose reply was lost is not pushed twice.
+ */
+export async function writeRecords(
+  store: FlagStore,
+  records: { feature: string; runId: string }[],
+  keyOf: (feature: string) => string,
+  timeoutMs: number,
+  note?: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<RecordOutcome[]> {
+  const deadline = Date.now() + timeoutMs;
+  const out: RecordOutcome[] = [];
+  let warned = false;
+  for (const record of records) {
+    let attempts = 0;
+    let lastError: string | null = null;
+    let written = false;
+    for (;;) {
+      attempts += 1;
+      try {
+        if (attempts > 1 && (await alreadyWritten(store, record))) { written = true; break; }
+        await store.pushVerify(record.feature, record);
+        written = true;
+        break;
+      } catch (err) {
+        lastError = (err as Error).message;
+        if (!warned) {
+          warned = true;
+          note?.(`could not record the verdict yet (${lastError}): retrying for up to ${Math.round(timeoutMs / 1000)}s`);
+        }
+      }
+      if (Date.now() + RETRY_EVERY_MS > deadline || signal?.aborted) break;
+      // A Ctrl-C ends the wait at once: the report must still be printed.
+      if (signal) await untilAborted(signal, RETRY_EVERY_MS); else await new Promise((r) => setTimeout(r, RETRY_EVERY_MS));
+    }
+    out.push({ feature: record.feature, key: keyOf(record.feature), written, attempts, error: written ? null : lastError });
+  }
+  return out;
+}
+
+async function alreadyWritten(store: FlagStore, record: { feature: string; runId: string }): Promise<boolean> {
+  const recent = await store.verifyReports(record.feature, 5);
+  return recent.some((r) => (r as { runId?: unknown } | null)?.runId === record.runId);
 }

@@ -82,3 +82,22 @@ export function authFailureError(f: WsAuthFailure, backend: BackendConfig, wsUrl
     : 'pass --token, or set THOR_CUTOVER_TOKEN (or backend.token in the config)';
   return new ConnectionError(`authentication failed: ${redactUrl(wsUrl)} ${how}: ${token}`, hint, undefined, 'E_AUTH');
 }
+
+/**
+ * After `engine.start()`: the error that ends a run which cannot judge anything (the token
+ * refused; the WebSocket or the REST API not answering), or null to go on. verify and monitor
+ * need both sides; parity goes on with either (it passes `either`).
+ */
+export function contactError(engine: Engine, contact: { ws: boolean; rest: boolean; wsError?: string | null; restError?: string | null }, backend: BackendConfig, either = false): ConnectionError | null {
+  const refused = engine.wsClient?.authFailed;
+  if (refused) return authFailureError(refused, backend, backend.wsUrl);
+  if (either ? contact.ws || contact.rest : contact.ws && contact.rest) return null;
+  if (either) {
+    return new ConnectionError(
+      `cannot reach the backend: WebSocket ${redactUrl(backend.wsUrl)}: ${contact.wsError ?? 'failed'}; REST ${redactUrl(backend.url)}: ${contact.restError ?? 'failed'}`,
+      'is the backend running? check --url / --ws-url (or THOR_CUTOVER_URL); thor-cutover doctor checks each part',
+    );
+  }
+  const what = !contact.ws ? `the WebSocket at ${engine.snapshot().connection.url}: ${contact.wsError ?? 'no answer'}` : `the REST API at ${backend.url}: ${contact.restError ?? 'no answer'}`;
+  return new ConnectionError(`cannot connect to ${what}`, 'is the backend running? set --url / --ws-url (or THOR_CUTOVER_URL), and --token if it needs one');
+}

@@ -13,8 +13,8 @@ import type { FlagStore } from '../../store/types.js';
 import { createEngine, type SessionSnapshot } from '../../stream/index.js';
 import { FlagFollower } from '../../stream/flags.js';
 import { authFailureError } from '../../stream/run-until.js';
-import { writeRecords } from '../verify/record.js';
-import { judgeSession, selectFeatures, type VerifyRecord } from '../verify/run.js';
+import { writeRecords, type VerifyRecord } from '../../store/verify-record.js';
+import { judgeSession, selectFeatures, trackBeforeOpen } from '../../checklist/session.js';
 
 export interface MonitorOptions extends MetricsFlags {
   features: string[];
@@ -67,7 +67,7 @@ export async function runMonitor(ctx: CommandContext, opts: MonitorOptions, hook
   try {
     const snap = await store.snapshot();
     const flags = resolveFlags(config.features, snap.raw, io.env);
-    const features = selectFeatures(ctx, opts.features, opts.shadow, flags);
+    const features = selectFeatures(config, opts.features, opts.shadow, flags);
     return await watch(ctx, store, opts, features, flags, actor, note);
   } finally {
     await store.close();
@@ -92,24 +92,14 @@ async function watch(
   const keys = storeKeys(config.redis.prefix);
 
   // As verify: missed beats whose gap began before the session opened are not the session's.
-  const beforeOpen = new Map<number, Map<string, number>>();
-  let open: { index: number; openedAt: number } | null = null;
-  engine.onEvent('session-open', (e) => {
-    open = e.session.partial ? null : { index: e.session.index, openedAt: e.session.openedAt };
-    note(`monitor: ${e.session.label} open${e.session.partial ? ' (under way when the monitor connected: partial, not recorded)' : ''}`);
-  });
-  engine.onEvent('interval', (e) => {
-    if (e.kind !== 'missed' || !open || e.at - e.measuredMs >= open.openedAt) return;
-    let m = beforeOpen.get(open.index);
-    if (!m) { m = new Map(); beforeOpen.set(open.index, m); }
-    m.set(e.feature, (m.get(e.feature) ?? 0) + e.beatsLost);
-  });
+  const { beforeOpen } = trackBeforeOpen(engine);
+  engine.onEvent('session-open', (e) => note(`monitor: ${e.session.label} open${e.session.partial ? ' (under way when the monitor connected: partial, not recorded)' : ''}`));
 
   const recorded: MonitorBeat['recorded'] = [];
   let sessionsRecorded = 0;
   let writing: Promise<unknown> = Promise.resolve();
   const record = (s: SessionSnapshot, partial: boolean) => {
-    const judged = judgeSession(s, { features, beforeOpen, probe: null, follower, opts });
+    const judged = judgeSession(s, { features, beforeOpen, probe: null, follower, shadow: opts.shadow });
     const closedAt = s.session.closedAt ?? Date.now();
     const records: VerifyRecord[] = judged.features.map((fr) => ({
       schemaVersion: 1, runId, feature: fr.feature,
@@ -140,7 +130,6 @@ async function watch(
     });
   };
   engine.onEvent('session-close', (e) => {
-    open = null;
     if (e.session.partial) return;
     const s = engine.snapshot().sessions.find((x) => x.session.index === e.session.index && !x.session.partial);
     if (s) record(s, false);

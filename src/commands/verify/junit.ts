@@ -1,5 +1,5 @@
 import { renderJunitDocument, type JunitCase, type JunitSuite } from '../../output/junit.js';
-import { CHECKS } from './checklist.js';
+import { CHECKS } from '../../checklist/items.js';
 import type { VerifyReport } from './run.js';
 
 /**

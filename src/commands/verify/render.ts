@@ -1,5 +1,5 @@
 import { formatDuration, jsonDocument, printJson, warn, type Output } from '../../output/format.js';
-import { CHECKS, count, type CheckResult, type ItemStatus, type Verdict } from './checklist.js';
+import { CHECKS, count, type CheckResult, type ItemStatus, type Verdict } from '../../checklist/items.js';
 import type { Progress, VerifyReport } from './run.js';
 
 /**

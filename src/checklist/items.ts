@@ -1,6 +1,6 @@
-import type { FeatureConfig } from '../../config/types.js';
-import { formatMs, formatRate } from '../../output/units.js';
-import { missedBeats, missingKeyNames, tooManySkipped, type CloseDiagnosis, type ConnectionCounters, type DriftCount, type FeatureStats } from '../../stream/index.js';
+import type { FeatureConfig } from '../config/types.js';
+import { formatMs, formatRate } from '../output/units.js';
+import { missedBeats, missingKeyNames, tooManySkipped, type CloseDiagnosis, type ConnectionCounters, type DriftCount, type FeatureStats } from '../stream/index.js';
 
 /**
  * The runbook's step 3.3 checklist, judged from the engine's numbers for one feature in one
