@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { metricsOptions, type MetricsFlags } from '../../metrics/index.js';
-import { printJson } from '../../output/format.js';
 import { type Register, action, backendOptions, durationArg, jsonOption, positiveNumber } from '../register.js';
 
 export const register: Register = (program: Command, io, setExit) => {
@@ -31,16 +30,12 @@ Examples:
   jsonOption(cmd, 'a summary when it stops');
   cmd.action(action(io, setExit, async (ctx, features) => {
     const { runMonitor } = await import('./run.js');
+    const { printMonitor, printNote } = await import('./render.js');
     const o = ctx.opts as unknown as { shadow?: boolean; sessionLength?: number; speed: number; jitter?: number; actor?: string; recordTimeout: number } & MetricsFlags;
     const report = await runMonitor(ctx, {
       features, shadow: Boolean(o.shadow), sessionLengthMs: o.sessionLength ?? null, speed: o.speed, jitterMs: o.jitter ?? null,
       actor: o.actor, recordTimeoutMs: o.recordTimeout, metrics: o.metrics, metricsHold: o.metricsHold,
-    }, { note: (t) => ctx.io.stderr.write(`${t}\n`) });
-    if (ctx.out.format === 'json') printJson(ctx.out, 'monitor', report);
-    else {
-      ctx.io.stdout.write(`monitor ${report.runId}: ${report.sessionsRecorded} session${report.sessionsRecorded === 1 ? '' : 's'} recorded for ${report.features.join(', ')}`
-        + `${report.partial ? `; ${report.partial} recorded as partial` : ''}${report.resets ? `; the flag store looked reset ${report.resets} time${report.resets === 1 ? '' : 's'}` : ''}\n`);
-    }
-    return report.exitCode;
+    }, { note: (t) => printNote(ctx.io, t) });
+    return printMonitor(ctx.out, report);
   }));
 };

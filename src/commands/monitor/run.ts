@@ -4,7 +4,7 @@ import type { CommandContext } from '../context.js';
 import type { MonitorBeat } from '../../store/types.js';
 import { resolveActor } from '../context.js';
 import type { FeatureConfig } from '../../config/types.js';
-import { ConnectionError, ExitCode, UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { startRunMetrics, type MetricsFlags } from '../../metrics/index.js';
 import { resolveFlags, type FeatureFlag } from '../../store/effective.js';
 import { openStore } from '../../store/index.js';
@@ -12,9 +12,9 @@ import { storeKeys } from '../../store/keys.js';
 import type { FlagStore } from '../../store/types.js';
 import { createEngine, type SessionSnapshot } from '../../stream/index.js';
 import { FlagFollower } from '../../stream/flags.js';
-import { authFailureError } from '../../stream/run-until.js';
+import { authFailureError, contactError, runUntil } from '../../stream/run-until.js';
 import { writeRecords, type VerifyRecord } from '../../store/verify-record.js';
-import { judgeSession, selectFeatures, trackBeforeOpen } from '../../checklist/session.js';
+import { judgeSession, selectFeatures, trackBeforeOpen, type SessionResult } from '../../checklist/session.js';
 
 export interface MonitorOptions extends MetricsFlags {
   features: string[];
@@ -81,17 +81,11 @@ async function watch(
   const runId = randomBytes(6).toString('hex');
   const startedAt = Date.now();
   const mode = opts.sessionLengthMs !== null ? 'fixed' : 'market';
-  const engine = createEngine({
-    config, features, speed: opts.speed,
-    ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}),
-    sessions: opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' },
-  });
+  const engine = createEngine({ config, features, speed: opts.speed, ...(opts.jitterMs !== null ? { slackMs: opts.jitterMs } : {}), sessions: sessionsOf(opts) });
   const metrics = await startRunMetrics(opts, io, { command: 'monitor', config, features, snapshot: () => engine.snapshot() });
-  // As verify: a session whose feature's flag changed under it fails its precondition.
+  // As verify: a session whose flag changed under it fails its precondition; missed beats from before the open are not the session's.
   const follower = new FlagFollower({ features, initial: flags, store, env: io.env, pollMs: Math.max(250, 2_000 / opts.speed) });
   const keys = storeKeys(config.redis.prefix);
-
-  // As verify: missed beats whose gap began before the session opened are not the session's.
   const { beforeOpen } = trackBeforeOpen(engine);
   engine.onEvent('session-open', (e) => note(`monitor: ${e.session.label} open${e.session.partial ? ' (under way when the monitor connected: partial, not recorded)' : ''}`));
 
@@ -101,17 +95,7 @@ async function watch(
   const record = (s: SessionSnapshot, partial: boolean) => {
     const judged = judgeSession(s, { features, beforeOpen, probe: null, follower, shadow: opts.shadow });
     const closedAt = s.session.closedAt ?? Date.now();
-    const records: VerifyRecord[] = judged.features.map((fr) => ({
-      schemaVersion: 1, runId, feature: fr.feature,
-      verdict: partial ? 'inconclusive' : fr.verdict,
-      startedAt: judged.openedAt, finishedAt: new Date(closedAt).toISOString(),
-      sessions: partial ? 0 : 1, sessionsRequired: 1, shadow: opts.shadow, actor, speed: opts.speed,
-      sessionMode: mode, market: config.market.country, stopReason: partial ? 'interrupted' : 'sessions',
-      items: fr.items.map(({ check, status, summary, detail }) => ({ check, status, summary, detail })),
-      // A partial session carries no closedAt: gate and enable never count it.
-      sessionResults: [{ index: judged.index, label: judged.label, openedAt: judged.openedAt, closedAt: partial ? null : judged.closedAt, verdict: fr.verdict, messages: fr.messages, items: fr.items }],
-      problems: fr.items.filter((i) => i.status === 'fail' || i.status === 'inconclusive').map((i) => `${fr.feature} ${i.check}: ${i.detail ?? i.summary}, ${judged.label}`),
-    }));
+    const records = recordsOf(judged, { runId, actor, mode, partial, closedAt, opts, market: config.market.country });
     const withSource = records.map((r) => ({ ...r, source: 'monitor', partial }));
     // One write at a time, in order; each retried while Redis is away (verify's writer).
     writing = writing.then(async () => {
@@ -130,20 +114,80 @@ async function watch(
     });
   };
   engine.onEvent('session-close', (e) => {
-    if (e.session.partial) return;
-    const s = engine.snapshot().sessions.find((x) => x.session.index === e.session.index && !x.session.partial);
+    const s = e.session.partial ? undefined : engine.snapshot().sessions.find((x) => x.session.index === e.session.index && !x.session.partial);
     if (s) record(s, false);
   });
 
-  const beat = () => store.beat({
-    runId, pid: process.pid, host: hostname(), startedAt: new Date(startedAt).toISOString(), beatAt: new Date().toISOString(),
-    features: features.map((f) => f.name), shadow: opts.shadow, recorded,
-  } satisfies MonitorBeat, BEAT_TTL_MS).catch(() => { /* Redis away: the next beat tries again; records retry on their own */ });
+  const beat = () => store.beat(beatOf(runId, startedAt, features, opts.shadow, recorded), BEAT_TTL_MS)
+    .catch(() => { /* Redis away: the next beat tries again; records retry on their own */ });
 
-  // A store that forgets while we watch: the flags hash lost fields, or the rev went back.
+  const storeWatch = watchForReset(store, note);
+  const failure = contactError(engine, await engine.start(), config.backend);
+  if (failure) {
+    await engine.stop();
+    await metrics?.close();
+    throw failure;
+  }
+  await follower.start(engine);
+  note(`monitor: watching ${features.map((f) => f.name).join(', ')} on ${engine.snapshot().connection.url}; recording each ${mode === 'market' ? `${config.market.country} market session` : 'window'} as it ends (run ${runId}; SIGTERM or Ctrl-C stops)`);
+  await Promise.all([beat(), storeWatch.check()]);
+  const timers = [setInterval(() => void beat(), BEAT_EVERY_MS), setInterval(() => void storeWatch.check(), RESET_WATCH_MS)];
+
+  // Until Ctrl-C or SIGTERM; a token the backend refuses mid-run ends it too (runUntil says which).
+  const outcome = await runUntil(engine, { signal: io.interrupted });
+  for (const t of timers) clearInterval(t);
+  await Promise.all([engine.stop(), follower.stop()]);
+  if (outcome.end === 'auth') {
+    await writing;
+    await metrics?.close();
+    throw authFailureError(outcome.auth!, config.backend, config.backend.wsUrl);
+  }
+  const final = engine.snapshot();
+  const openSession = final.sessions.find((s) => s.session.closedAt === null && !s.session.partial) ?? null;
+  if (openSession) record(openSession, true);
+  await writing;
+  await metrics?.finish(final, io.interrupted);
+  await store.beat({}, 1).catch(() => undefined);
+  return {
+    runId, startedAt: new Date(startedAt).toISOString(), finishedAt: new Date().toISOString(), features: features.map((f) => f.name),
+    sessionsRecorded, partial: openSession?.session.label ?? null, resets: storeWatch.resets(), exitCode: ExitCode.OK,
+  };
+}
+
+/** What the heartbeat key holds while the monitor runs: `status` shows it. */
+function beatOf(runId: string, startedAt: number, features: FeatureConfig[], shadow: boolean, recorded: MonitorBeat['recorded']): MonitorBeat {
+  return {
+    runId, pid: process.pid, host: hostname(), startedAt: new Date(startedAt).toISOString(), beatAt: new Date().toISOString(),
+    features: features.map((f) => f.name), shadow, recorded,
+  };
+}
+
+/** Market sessions, or fixed windows with --session-length. */
+function sessionsOf(opts: MonitorOptions): { mode: 'fixed'; lengthMs: number } | { mode: 'market' } {
+  return opts.sessionLengthMs !== null ? { mode: 'fixed', lengthMs: opts.sessionLengthMs } : { mode: 'market' };
+}
+
+/** One stored record per feature for a session the monitor judged (a partial one never counts for the gate). */
+function recordsOf(judged: SessionResult, r: { runId: string; actor: string; mode: 'market' | 'fixed'; partial: boolean; closedAt: number; opts: MonitorOptions; market: string }): VerifyRecord[] {
+  const { partial, opts } = r;
+  return judged.features.map((fr) => ({
+    schemaVersion: 1, runId: r.runId, feature: fr.feature,
+    verdict: partial ? 'inconclusive' : fr.verdict,
+    startedAt: judged.openedAt, finishedAt: new Date(r.closedAt).toISOString(),
+    sessions: partial ? 0 : 1, sessionsRequired: 1, shadow: opts.shadow, actor: r.actor, speed: opts.speed,
+    sessionMode: r.mode, market: r.market, stopReason: partial ? 'interrupted' : 'sessions',
+    items: fr.items.map(({ check, status, summary, detail }) => ({ check, status, summary, detail })),
+    // A partial session carries no closedAt: gate and enable never count it.
+    sessionResults: [{ index: judged.index, label: judged.label, openedAt: judged.openedAt, closedAt: partial ? null : judged.closedAt, verdict: fr.verdict, messages: fr.messages, items: fr.items }],
+    problems: fr.items.filter((i) => i.status === 'fail' || i.status === 'inconclusive').map((i) => `${fr.feature} ${i.check}: ${i.detail ?? i.summary}, ${judged.label}`),
+  }));
+}
+
+/** A store that forgets while we watch: the flags hash lost fields, or the rev went back. */
+function watchForReset(store: FlagStore, note: (t: string) => void): { check(): Promise<void>; resets(): number } {
   let last: { fields: Set<string>; rev: number } | null = null;
   let resets = 0;
-  const watchStore = async () => {
+  const check = async () => {
     let snap;
     try { snap = await store.snapshot(); } catch { return; }
     const fields = new Set(Object.keys(snap.raw));
@@ -156,45 +200,5 @@ async function watch(
     }
     last = { fields, rev: snap.rev };
   };
-
-  const contact = await engine.start();
-  const refused = engine.wsClient?.authFailed;
-  if (refused) {
-    await engine.stop();
-    await metrics?.close();
-    throw authFailureError(refused, config.backend, config.backend.wsUrl);
-  }
-  if (!contact.ws || !contact.rest) {
-    await engine.stop();
-    await metrics?.close();
-    const what = !contact.ws ? `the WebSocket at ${engine.snapshot().connection.url}: ${contact.wsError ?? 'no answer'}` : `the REST API at ${config.backend.url}: ${contact.restError ?? 'no answer'}`;
-    throw new ConnectionError(`cannot connect to ${what}`, 'is the backend running? set --url / --ws-url (or THOR_CUTOVER_URL), and --token if it needs one');
-  }
-  await follower.start(engine);
-  note(`monitor: watching ${features.map((f) => f.name).join(', ')} on ${engine.snapshot().connection.url}; recording each ${mode === 'market' ? `${config.market.country} market session` : 'window'} as it ends (run ${runId}; SIGTERM or Ctrl-C stops)`);
-  await Promise.all([beat(), watchStore()]);
-  const timers = [setInterval(() => void beat(), BEAT_EVERY_MS), setInterval(() => void watchStore(), RESET_WATCH_MS)];
-
-  await new Promise<void>((resolve) => {
-    if (io.interrupted.aborted) return resolve();
-    io.interrupted.addEventListener('abort', () => resolve(), { once: true });
-  });
-  for (const t of timers) clearInterval(t);
-  await Promise.all([engine.stop(), follower.stop()]);
-  const final = engine.snapshot();
-  const openSession = final.sessions.find((s) => s.session.closedAt === null && !s.session.partial) ?? null;
-  if (openSession) record(openSession, true);
-  await writing;
-  await metrics?.finish(final, io.interrupted);
-  await store.beat({}, 1).catch(() => undefined);
-  return {
-    runId,
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date().toISOString(),
-    features: features.map((f) => f.name),
-    sessionsRecorded,
-    partial: openSession?.session.label ?? null,
-    resets,
-    exitCode: ExitCode.OK,
-  };
+  return { check, resets: () => resets };
 }
