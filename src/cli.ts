@@ -31,7 +31,7 @@ export function buildProgram(io: IO, setExit: SetExit): Command {
     })
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
-  for (const register of COMMANDS) register(program, io, setExit);
+  for (const register of COMMANDS) register(program, io, setExit, main);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

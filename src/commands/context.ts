@@ -16,6 +16,9 @@ export interface CommandContext {
   out: Output;
 }
 
+/** Runs a command line (without the program name) with its own IO; resolves to its exit code. */
+export type RunCommand = (argv: string[], io: IO) => Promise<number>;
+
 /** The options the root program defines for every command. */
 export interface GlobalOptions {
   config?: string;

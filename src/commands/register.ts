@@ -2,13 +2,17 @@ import { Option, type Command } from 'commander';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import type { IO } from '../io.js';
-import { makeContext, type CommandContext } from './context.js';
+import { makeContext, type CommandContext, type RunCommand } from './context.js';
 
 /** commander hands the action its exit code through this. */
 export type SetExit = (code: number) => void;
 
-/** Each command folder's command.ts exports one of these; src/commands/index.ts lists them. */
-export type Register = (program: Command, io: IO, setExit: SetExit) => void;
+/**
+ * Each command folder's command.ts exports one of these; src/commands/index.ts lists them.
+ * `runCommand` runs another command as the CLI would (the demo runs the runbook with it):
+ * cli.ts hands it down, so nothing imports cli.ts.
+ */
+export type Register = (program: Command, io: IO, setExit: SetExit, runCommand: RunCommand) => void;
 
 /**
  * Wrap a command's action: build the context (config, output) once, run, report the exit

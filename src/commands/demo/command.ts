@@ -1,11 +1,7 @@
 import { action, jsonOption, type Register } from '../register.js';
+import type { DemoOptions } from './run.js';
 
-export interface DemoOptions {
-  fast?: boolean;
-  json?: boolean;
-}
-
-export const register: Register = (program, io, setExit) => {
+export const register: Register = (program, io, setExit, runCommand) => {
   const cmd = program
     .command('demo')
     .description('rehearse the whole runbook end to end against the built-in simulator (no Redis or backend needed)')
@@ -22,6 +18,7 @@ Examples:
   jsonOption(cmd, 'the steps and their outcomes (the commands\' own output is not included)');
   cmd.action(action(io, setExit, async (ctx) => {
     const { runDemo } = await import('./run.js');
-    return runDemo(ctx, ctx.opts as DemoOptions);
+    const { demoPrinter, printDemo } = await import('./render.js');
+    return printDemo(ctx.out, await runDemo(ctx, ctx.opts as DemoOptions, runCommand, demoPrinter(ctx.out)));
   }));
 };
