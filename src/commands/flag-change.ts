@@ -1,3 +1,4 @@
+import { CutoverError, ExitCode } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { resolveActor } from './context.js';
 import { findFeature } from '../config/load.js';
@@ -45,68 +46,87 @@ export async function runChange(ctx: CommandContext, name: string, enabled: bool
   const { config, io } = ctx;
   const feature = findFeature(config, name);
   const actor = await resolveActor(io, opts.actor);
+  return withStore(config, async (store) => {
+    // The verify gate is judged here and checked again inside the atomic write: when its
+    // evidence moved in between (a flag change, a new verify record), it is judged again.
+    for (let attempt = 1; ; attempt++) {
+      const r = await changeOnce(ctx, store, feature, enabled, actor, opts);
+      if (r !== 'stale') return r;
+      if (attempt >= MAX_GATE_TRIES) {
+        throw new CutoverError('E_CONTENDED', `enable ${feature.name}: the flags or ${feature.name}'s verify records kept changing while the verify gate was judged (${MAX_GATE_TRIES} tries)`, {
+          hint: 'another enable, disable or verify is writing right now: run it again in a moment', exitCode: ExitCode.ERROR,
+        });
+      }
+    }
+  });
+}
+
+const MAX_GATE_TRIES = 5;
+
+/** One judgement and one atomic write; 'stale' when the write found the gate's evidence changed. */
+async function changeOnce(ctx: CommandContext, store: FlagStore, feature: FeatureConfig, enabled: boolean, actor: string, opts: ChangeOptions): Promise<ChangeResult | 'stale'> {
+  const { config, io } = ctx;
   const reason = opts.reason ?? '';
   const forced = Boolean(opts.force);
   const envOn = (f: FeatureConfig) => isTrue(io.env[f.envVar]);
   const earlier = config.features.filter((f) => f.order < feature.order);
   const later = config.features.filter((f) => f.order > feature.order);
-
-  return withStore(config, async (store) => {
-    const base = { action: enabled ? 'enable' : 'disable', feature: feature.name, actor, reason, store: store.description } as const;
-    const snap = await store.snapshot();
-    const flagOf = (f: FeatureConfig) => effectiveFlag(snap.raw[f.name], f.envVar, io.env[f.envVar]).enabled;
-    const warnings: string[] = [];
-    if (!enabled) {
-      const stillOn = later.filter(flagOf).map((f) => f.name);
-      if (stillOn.length) warnings.push(`${stillOn.join(', ')} ${stillOn.length > 1 ? 'are' : 'is'} later in the cutover order and still on`);
-    }
-    const blockersNow = enabled ? earlier.filter((f) => !flagOf(f)).map((f) => f.name) : [];
-    if (enabled && forced && blockersNow.length) warnings.push(`forced past the cutover order: ${blockersNow.join(', ')} still off (recorded as forced)`);
-    // The order guard speaks first: a gate refusal about a feature that is off would mislead.
-    if (enabled && !blockersNow.length && !flagOf(feature)) {
-      const gate = await verifyGate(store, config, feature);
-      if (gate && !forced) {
-        const previous = flagOf(feature);
-        return {
-          ...base, result: 'refused', previous, enabled: previous, rev: snap.rev, at: null, forced, blockers: [], warnings,
-          refusal: { code: 'E_VERIFY_GATE', message: `enable ${feature.name} refused: ${gate.reason}`, hint: gate.hint },
-        };
-      }
-      if (gate) warnings.push(`forced past the verify gate: ${gate.reason} (recorded as forced)`);
-    }
-
-    if (opts.dryRun) {
+  const base = { action: enabled ? 'enable' : 'disable', feature: feature.name, actor, reason, store: store.description } as const;
+  const snap = await store.snapshot();
+  const flagOf = (f: FeatureConfig) => effectiveFlag(snap.raw[f.name], f.envVar, io.env[f.envVar]).enabled;
+  const warnings: string[] = [];
+  if (!enabled) {
+    const stillOn = later.filter(flagOf).map((f) => f.name);
+    if (stillOn.length) warnings.push(`${stillOn.join(', ')} ${stillOn.length > 1 ? 'are' : 'is'} later in the cutover order and still on`);
+  }
+  const blockersNow = enabled ? earlier.filter((f) => !flagOf(f)).map((f) => f.name) : [];
+  if (enabled && forced && blockersNow.length) warnings.push(`forced past the cutover order: ${blockersNow.join(', ')} still off (recorded as forced)`);
+  let guard: ChangeRequest['guard'];
+  // The order guard speaks first: a gate refusal about a feature that is off would mislead.
+  if (enabled && !blockersNow.length && !flagOf(feature)) {
+    const prev = earlier.at(-1);
+    const head = prev && config.verify.gate ? await store.verifyHead(prev.name) : null;
+    const gate = await verifyGate(store, config, feature);
+    if (gate && !forced) {
       const previous = flagOf(feature);
-      const stored = snap.raw[feature.name];
-      const result: ChangeResultKind = stored !== undefined && isTrue(stored) === enabled ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
       return {
-        ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced,
-        blockers: result === 'refused' ? blockersNow : [], warnings, refusal: result === 'refused' ? orderRefusal(feature.name, blockersNow) : null,
+        ...base, result: 'refused', previous, enabled: previous, rev: snap.rev, at: null, forced, blockers: [], warnings,
+        refusal: { code: 'E_VERIFY_GATE', message: `enable ${feature.name} refused: ${gate.reason}`, hint: gate.hint },
       };
     }
+    if (gate) warnings.push(`forced past the verify gate: ${gate.reason} (recorded as forced)`);
+    else if (prev && config.verify.gate) guard = { rev: snap.rev, verifyFeature: prev.name, verifyHead: head };
+  }
 
-    const req: ChangeRequest = {
-      feature: feature.name,
-      enabled,
-      actor,
-      reason,
-      forced,
-      envFallback: envOn(feature),
-      requireOn: enabled ? earlier.map((f) => ({ feature: f.name, envFallback: envOn(f) })) : [],
+  if (opts.dryRun) {
+    const previous = flagOf(feature);
+    const stored = snap.raw[feature.name];
+    const result: ChangeResultKind = stored !== undefined && isTrue(stored) === enabled ? 'noop' : blockersNow.length && !forced ? 'refused' : 'dry-run';
+    return {
+      ...base, result, previous, enabled: result === 'dry-run' ? enabled : previous, rev: snap.rev, at: null, forced,
+      blockers: result === 'refused' ? blockersNow : [], warnings, refusal: result === 'refused' ? orderRefusal(feature.name, blockersNow) : null,
     };
-    const outcome = await store.change(req);
-    switch (outcome.status) {
-      case 'changed':
-        return { ...base, result: 'changed', previous: outcome.previous, enabled, rev: outcome.rev, at: outcome.at, forced: req.forced, blockers: [], warnings, refusal: null };
-      case 'noop':
-        return { ...base, result: 'noop', previous: outcome.current, enabled: outcome.current, rev: outcome.rev, at: null, forced, blockers: [], warnings, refusal: null };
-      case 'refused':
-        return {
-          ...base, result: 'refused', previous: flagOf(feature), enabled: flagOf(feature), rev: snap.rev, at: null, forced,
-          blockers: outcome.blockers, warnings, refusal: orderRefusal(feature.name, outcome.blockers),
-        };
-    }
-  });
+  }
+
+  const req: ChangeRequest = {
+    feature: feature.name, enabled, actor, reason, forced, envFallback: envOn(feature),
+    requireOn: enabled ? earlier.map((f) => ({ feature: f.name, envFallback: envOn(f) })) : [],
+    ...(guard ? { guard } : {}),
+  };
+  const outcome = await store.change(req);
+  switch (outcome.status) {
+    case 'stale':
+      return 'stale';
+    case 'changed':
+      return { ...base, result: 'changed', previous: outcome.previous, enabled, rev: outcome.rev, at: outcome.at, forced: req.forced, blockers: [], warnings, refusal: null };
+    case 'noop':
+      return { ...base, result: 'noop', previous: outcome.current, enabled: outcome.current, rev: outcome.rev, at: null, forced, blockers: [], warnings, refusal: null };
+    case 'refused':
+      return {
+        ...base, result: 'refused', previous: flagOf(feature), enabled: flagOf(feature), rev: snap.rev, at: null, forced,
+        blockers: outcome.blockers, warnings, refusal: orderRefusal(feature.name, outcome.blockers),
+      };
+  }
 }
 
 function orderRefusal(feature: string, blockers: string[]): NonNullable<ChangeResult['refusal']> {

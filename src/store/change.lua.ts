@@ -4,6 +4,7 @@
  * KEYS[1]  <prefix>:flags   (hash)
  * KEYS[2]  <prefix>:rev     (string counter)
  * KEYS[3]  <prefix>:audit   (stream)
+ * KEYS[4]  <prefix>:verify:<previous feature> (list): the verify gate's evidence, when ARGV[11] is "guard"
  * ARGV[1]  feature
  * ARGV[2]  target value, "true" or "false"
  * ARGV[3]  actor
@@ -14,13 +15,24 @@
  * ARGV[8]  the feature's env fallback, "true" or "false" (effective value when the hash has no field)
  * ARGV[9]  audit MAXLEN (approximate)
  * ARGV[10] n, the number of features that must be on (ignored unless enabling and not forced)
- * ARGV[11..10+2n]  pairs: feature name, its env fallback
+ * ARGV[11] "guard" or "" : the verify gate was judged on the evidence below
+ * ARGV[12] the rev the gate was judged at
+ * ARGV[13] the newest verify record of the previous feature as it was read ("" : none)
+ * ARGV[14..13+2n]  pairs: feature name, its env fallback
  *
  * Returns:
  *   {"changed", previous, rev, auditId}
  *   {"noop", current, rev}                 the hash already holds the target (read as the backend reads it)
  *   {"refused", blocker, blocker, ...}     features earlier in the order that are still off
+ *   {"stale"}                              the gate's evidence changed since it was judged: judge again
+ *
+ * The verify gate is judged in TypeScript (it reads the records and the audit stream the way
+ * `gate` does), then made part of this atomic change by compare-and-set: the write goes
+ * through only if no flag changed since (the rev; a disable and re-enable of the previous
+ * feature moves it) and the previous feature's newest verify record is still the one judged.
  */
+export const CHANGE_COMMAND = 'thorCutoverChangeV2';
+
 export const CHANGE_SCRIPT = `
 -- The effective-value rule of PROTOCOL.md, exactly as src/store/effective.ts applies it:
 -- the hash field (trimmed, any case) if it exists, else the env fallback.
@@ -44,12 +56,18 @@ if current and previous == target then
   return {'noop', previous, tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
 
+if ARGV[11] == 'guard' then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[12]) or (redis.call('LINDEX', KEYS[4], 0) or '') ~= ARGV[13] then
+    return {'stale'}
+  end
+end
+
 if target == 'true' and ARGV[6] ~= 'true' then
   local n = tonumber(ARGV[10])
   local blockers = {}
   for i = 0, n - 1 do
-    local name = ARGV[11 + 2 * i]
-    local fallback = ARGV[12 + 2 * i]
+    local name = ARGV[14 + 2 * i]
+    local fallback = ARGV[15 + 2 * i]
     if effective(redis.call('HGET', KEYS[1], name), fallback) ~= 'true' then
       table.insert(blockers, name)
     end

@@ -30,6 +30,7 @@ export function inProcessStore(url: string): FlagStore {
     subscribe: (onEvent) => store.subscribe(onEvent),
     pushVerify: (f, r) => store.pushVerify(f, r),
     verifyReports: (f, n) => store.verifyReports(f, n),
+    verifyHead: (f) => store.verifyHead(f),
     ping: () => store.ping(),
     beat: (info, ttl) => store.beat(info, ttl),
     monitorBeat: () => store.monitorBeat(),

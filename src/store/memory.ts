@@ -30,6 +30,8 @@ export class MemoryFlagStore implements FlagStore {
     const target = String(req.enabled);
     // As CHANGE_SCRIPT: only a value in the store makes a no-op; a missing field is pinned.
     if (current !== undefined && previous === req.enabled) return { status: 'noop', current: previous, rev: this.rev };
+    // As CHANGE_SCRIPT: the verify gate's evidence must be what it was judged on.
+    if (req.guard && (req.guard.rev !== this.rev || (await this.verifyHead(req.guard.verifyFeature)) !== req.guard.verifyHead)) return { status: 'stale' };
     if (req.enabled && !req.forced) {
       const blockers = req.requireOn.filter((r) => !effective(this.flags.get(r.feature), r.envFallback)).map((r) => r.feature);
       if (blockers.length) return { status: 'refused', blockers };
@@ -65,6 +67,11 @@ export class MemoryFlagStore implements FlagStore {
     list.unshift(JSON.parse(JSON.stringify(report)));
     list.length = Math.min(list.length, VERIFY_KEEP);
     this.verify.set(feature, list);
+  }
+
+  async verifyHead(feature: string): Promise<string | null> {
+    const head = this.verify.get(feature)?.[0];
+    return head === undefined ? null : JSON.stringify(head);
   }
 
   async verifyReports(feature: string, limit: number): Promise<unknown[]> {

@@ -1,7 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import { redactText, redactUrl } from '../redact.js';
-import { CHANGE_SCRIPT } from './change.lua.js';
+import { CHANGE_COMMAND, CHANGE_SCRIPT } from './change.lua.js';
 import { judgeHealth, parseInfo, type HealthFinding, type KeyFacts, type ServerFacts } from './health.js';
 import { AUDIT_MAXLEN, VERIFY_KEEP, storeKeys, type StoreKeys } from './keys.js';
 import type {
@@ -171,6 +171,8 @@ export class RedisFlagStore implements FlagStore {
     // ioredis emits 'error' on every failed attempt; without a listener Node prints them. We
     // surface failures through the commands that hit them instead.
     client.on('error', (err: Error) => { this.lastError = err; });
+    // Sent once and then called by its SHA (ioredis reloads it after a SCRIPT FLUSH or a restart).
+    client.defineCommand(CHANGE_COMMAND, { numberOfKeys: 4, lua: CHANGE_SCRIPT });
   }
 
   /** The socket-level cause (ECONNREFUSED, WRONGPASS...) behind a generic "Connection is closed". */
@@ -224,10 +226,14 @@ export class RedisFlagStore implements FlagStore {
       const args: (string | number)[] = [
         req.feature, String(req.enabled), req.actor, req.reason, at, String(req.forced), this.keys.events,
         String(req.envFallback), AUDIT_MAXLEN, req.requireOn.length,
+        req.guard ? 'guard' : '', req.guard?.rev ?? 0, req.guard?.verifyHead ?? '',
       ];
       for (const r of req.requireOn) args.push(r.feature, String(r.envFallback));
-      const res = (await this.client.eval(CHANGE_SCRIPT, 3, this.keys.flags, this.keys.rev, this.keys.audit, ...args)) as (string | number)[];
+      const verifyKey = this.keys.verify(req.guard?.verifyFeature ?? req.feature);
+      const run = (this.client as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[CHANGE_COMMAND]!;
+      const res = (await run.call(this.client, this.keys.flags, this.keys.rev, this.keys.audit, verifyKey, ...args)) as (string | number)[];
       const status = res[0];
+      if (status === 'stale') return { status: 'stale' };
       if (status === 'noop') return { status: 'noop', current: res[1] === 'true', rev: Number(res[2]) };
       if (status === 'refused') return { status: 'refused', blockers: res.slice(1).map(String) };
       return { status: 'changed', previous: res[1] === 'true', rev: Number(res[2]), at, auditId: String(res[3]) };
@@ -289,6 +295,10 @@ export class RedisFlagStore implements FlagStore {
       const failed = res?.find(([e]) => e);
       if (failed) throw failed[0];
     });
+  }
+
+  verifyHead(feature: string): Promise<string | null> {
+    return this.run(() => this.client.lindex(this.keys.verify(feature), 0));
   }
 
   verifyReports(feature: string, limit: number): Promise<unknown[]> {

@@ -21,12 +21,19 @@ export interface ChangeRequest {
    * with their env fallbacks; checked inside the same transaction. Ignored when forced.
    */
   requireOn: { feature: string; envFallback: boolean }[];
+  /**
+   * The verify gate's evidence, when the gate was judged for this change: the change goes
+   * through only if no flag changed since `rev` and `verifyFeature`'s newest record is still
+   * `verifyHead` (as verifyHead() returned it); else the outcome is 'stale'.
+   */
+  guard?: { rev: number; verifyFeature: string; verifyHead: string | null };
 }
 
 export type ChangeOutcome =
   | { status: 'changed'; previous: boolean; rev: number; at: string; auditId: string }
   | { status: 'noop'; current: boolean; rev: number }
-  | { status: 'refused'; blockers: string[] };
+  | { status: 'refused'; blockers: string[] }
+  | { status: 'stale' };
 
 export interface AuditEntry {
   id: string;
@@ -69,6 +76,8 @@ export interface FlagStore {
   pushVerify(feature: string, report: unknown): Promise<void>;
   /** Newest first. */
   verifyReports(feature: string, limit: number): Promise<unknown[]>;
+  /** The newest verify record as stored (the text compared by a change's guard), or null. */
+  verifyHead(feature: string): Promise<string | null>;
   /** Round-trip time in ms. */
   ping(): Promise<number>;
   /** A running monitor says so: `info` (JSON) under the monitor key, expiring after ttlMs unless renewed. */

@@ -116,83 +116,113 @@ export function judgeScope(features: readonly FeatureStats[], conn: ConnectionCo
   const out: Finding[] = [];
   const add = (f: Finding) => out.push(f);
   for (const fs of features) {
-    const cfg = rules.feature(fs.name);
-    const th = cfg.thresholds;
-    const n = fs.name;
-    if (fs.ws.messages === 0) {
-      add({ check: 'no-data', feature: n, key: null, measured: '0 WS messages', limit: `at least ${Math.max(1, th.minMessages)}`, message: `${n}: no data: no ${fs.wsTypes.join('/')} message arrived on WS` });
-    }
-    if (fs.rest.polls > 0 && fs.rest.ok === 0 && fs.rest.errors === 0) {
-      add({ check: 'no-rest-data', feature: n, key: null, measured: '0 REST answers', limit: 'at least 1', message: `${n}: no data from REST ${cfg.restPath}` });
-    }
-    let slow = false;
-    if (fs.interval && fs.interval.count > 0 && fs.intervalLimitMs !== null && fs.interval.p95! > fs.intervalLimitMs) {
-      slow = true;
-      const wk = worstKey(fs, 'p95');
-      add({
-        check: 'interval', feature: n, key: wk, measured: `p95 ${ms(fs.interval.p95!)}`, limit: ms(fs.intervalLimitMs),
-        message: `${n}: interval p95 ${ms(fs.interval.p95!)} > ${ms(fs.intervalLimitMs)} limit (expected ${ms(fs.expectedIntervalMs)})${wk ? `, worst key ${wk}` : ''}`,
-      });
-    }
-    const beats = fs.interval ? missedBeats(fs.interval, 0, th) : null;
-    if (beats?.stallFails) {
-      slow = true;
-      const wk = worstKey(fs, 'missedBeats');
-      add({
-        check: 'missed-beats', feature: n, key: wk, measured: `${beats.stalled} missed beats`, limit: `${th.maxMissedBeats}`,
-        message: `${n}${wk ? ` ${wk}` : ''}: ${beats.stalled} missed beats in ${beats.stallGaps} gaps of 3 or more beats > ${th.maxMissedBeats} allowed`,
-      });
-    }
-    const m = fs.match;
-    const skippedFails = tooManySkipped(m.skipped, m.decided, th.maxSkippedRate);
-    // Lost messages show twice: as a one-beat gap and as a state REST showed that WS
-    // skipped. With REST to compare, the skipped states are the finding (below).
-    if (beats?.dropsFail && !skippedFails) {
-      add({
-        check: 'missed-beats', feature: n, key: worstKey(fs, 'missedBeats'), measured: `${beats.dropped} of ${beats.expected} messages lost`, limit: pct(th.maxSkippedRate),
-        message: `${n}: ${beats.dropped} messages lost in short gaps of about ${beats.expected} (${pct(beats.dropped / beats.expected)}, more than ${pct(th.maxSkippedRate)} explains): the channel layer drops messages or the job skips runs`,
-      });
-    }
-    const allowed = rules.maxMismatchRate ?? th.maxMismatchRate;
-    if (fs.match.compared > 0 && fs.match.rate! > allowed) {
-      const first = fs.match.mismatches[0];
-      add({
-        check: 'mismatch', feature: n, key: first?.key ?? null, measured: `${fs.match.mismatched} of ${fs.match.compared} (${pct(fs.match.rate!)})`, limit: pct(allowed),
-        message: `${n}: ${fs.match.mismatched} of ${fs.match.compared} REST polls mismatched (${pct(fs.match.rate!)} > ${pct(allowed)} allowed)${first ? `; first: ${describeMismatch(first)}` : ''}`,
-      });
-    }
-    // A stream that is late or slow skips states by construction: that is its interval
-    // finding, not a second one.
-    if (!slow && skippedFails) {
-      const first = m.skippedSamples[0];
-      add({
-        check: 'skipped', feature: n, key: first?.key ?? null, measured: `${m.skipped} of ${m.decided} (${pct(m.skippedRate ?? 0)})`, limit: pct(th.maxSkippedRate),
-        message: `${n}: WS skipped ${m.skipped} of ${m.decided} states REST showed (${pct(m.skippedRate ?? 0)}, more than ${pct(th.maxSkippedRate)} explains): the channel layer drops messages or the consumer falls behind${first ? `; first: ${describeMismatch(first)}` : ''}`,
-      });
-    }
-    if (m.compared === 0 && m.unmatched >= 5 && fs.ws.messages > 0) {
-      add({ check: 'unmatched', feature: n, key: null, measured: `${m.unmatched} unmatched, 0 compared`, limit: 'at least 1 compared', message: `${n}: none of ${m.unmatched} REST snapshots could be matched to a WS message (${Object.entries(m.unmatchedByReason).map(([r, c]) => `${r} ${c}`).join(', ')})` });
-    }
-    for (const key of fs.missingKeys) {
-      add({ check: 'missing-key', feature: n, key, measured: '0 WS messages for the key', limit: 'REST has it', message: `${n} ${key}: on REST, never on WS` });
-    }
-    for (const d of fs.drift) {
-      const side = d.side === 'ws' ? 'WS' : 'REST';
-      const what = d.kind === 'missing-required' ? `required field "${d.field}" missing on ${side}`
-        : d.kind === 'one-side-only' ? `field "${d.field}" only on ${side}`
-        : d.kind === 'type-change' ? `field "${d.field}" changed type on ${side} (${d.detail})`
-        : d.kind === 'no-key' ? `${side} payload without its key (${d.field})`
-        : `${side} data is not an object`;
-      add({ check: 'schema', feature: n, key: d.firstKey, measured: `${d.count}x`, limit: '0', message: `${n}${d.firstKey ? ` ${d.firstKey}` : ''}: schema drift: ${what} (${d.count}x)` });
-    }
-    if (fs.staleness && fs.staleness.stale > 0) {
-      add({ check: 'stale', feature: n, key: null, measured: `${fs.staleness.stale} changes not on WS in time`, limit: ms(fs.staleness.limitMs), message: `${n}: ${fs.staleness.stale} of ${fs.staleness.changes} REST changes did not reach WS within ${ms(fs.staleness.limitMs)}` });
-    }
-    if (fs.rest.errors > 0) {
-      const parts = Object.entries(fs.rest.byOutcome).map(([o, c]) => `${c} ${o}`);
-      add({ check: 'rest-errors', feature: n, key: null, measured: `${fs.rest.errors} of ${fs.rest.polls} polls failed`, limit: '0', message: `${n}: REST ${cfg.restPath}: ${fs.rest.errors} of ${fs.rest.polls} polls failed (${parts.join(', ')}); last: ${fs.rest.lastError}` });
-    }
+    const slow = timingFindings(fs, rules, add);
+    matchFindings(fs, rules, slow, add);
+    shapeFindings(fs, rules, add);
   }
+  connectionFindings(features, conn, rules, add);
+  return out;
+}
+
+type Add = (f: Finding) => void;
+
+/** No data, the interval and missed beats; true when the stream is late or slow (it then skips states by construction). */
+function timingFindings(fs: FeatureStats, rules: FindingRules, add: Add): boolean {
+  const cfg = rules.feature(fs.name);
+  const th = cfg.thresholds;
+  const n = fs.name;
+  if (fs.ws.messages === 0) {
+    add({ check: 'no-data', feature: n, key: null, measured: '0 WS messages', limit: `at least ${Math.max(1, th.minMessages)}`, message: `${n}: no data: no ${fs.wsTypes.join('/')} message arrived on WS` });
+  }
+  if (fs.rest.polls > 0 && fs.rest.ok === 0 && fs.rest.errors === 0) {
+    add({ check: 'no-rest-data', feature: n, key: null, measured: '0 REST answers', limit: 'at least 1', message: `${n}: no data from REST ${cfg.restPath}` });
+  }
+  let slow = false;
+  if (fs.interval && fs.interval.count > 0 && fs.intervalLimitMs !== null && fs.interval.p95! > fs.intervalLimitMs) {
+    slow = true;
+    const wk = worstKey(fs, 'p95');
+    add({
+      check: 'interval', feature: n, key: wk, measured: `p95 ${ms(fs.interval.p95!)}`, limit: ms(fs.intervalLimitMs),
+      message: `${n}: interval p95 ${ms(fs.interval.p95!)} > ${ms(fs.intervalLimitMs)} limit (expected ${ms(fs.expectedIntervalMs)})${wk ? `, worst key ${wk}` : ''}`,
+    });
+  }
+  const beats = fs.interval ? missedBeats(fs.interval, 0, th) : null;
+  if (beats?.stallFails) {
+    slow = true;
+    const wk = worstKey(fs, 'missedBeats');
+    add({
+      check: 'missed-beats', feature: n, key: wk, measured: `${beats.stalled} missed beats`, limit: `${th.maxMissedBeats}`,
+      message: `${n}${wk ? ` ${wk}` : ''}: ${beats.stalled} missed beats in ${beats.stallGaps} gaps of 3 or more beats > ${th.maxMissedBeats} allowed`,
+    });
+  }
+  return slow;
+}
+
+/** REST against WS: mismatches, states WS skipped, snapshots that matched nothing. */
+function matchFindings(fs: FeatureStats, rules: FindingRules, slow: boolean, add: Add): void {
+  const cfg = rules.feature(fs.name);
+  const th = cfg.thresholds;
+  const n = fs.name;
+  const beats = fs.interval ? missedBeats(fs.interval, 0, th) : null;
+  const m = fs.match;
+  const skippedFails = tooManySkipped(m.skipped, m.decided, th.maxSkippedRate);
+  // Lost messages show twice: as a one-beat gap and as a state REST showed that WS
+  // skipped. With REST to compare, the skipped states are the finding (below).
+  if (beats?.dropsFail && !skippedFails) {
+    add({
+      check: 'missed-beats', feature: n, key: worstKey(fs, 'missedBeats'), measured: `${beats.dropped} of ${beats.expected} messages lost`, limit: pct(th.maxSkippedRate),
+      message: `${n}: ${beats.dropped} messages lost in short gaps of about ${beats.expected} (${pct(beats.dropped / beats.expected)}, more than ${pct(th.maxSkippedRate)} explains): the channel layer drops messages or the job skips runs`,
+    });
+  }
+  const allowed = rules.maxMismatchRate ?? th.maxMismatchRate;
+  if (fs.match.compared > 0 && fs.match.rate! > allowed) {
+    const first = fs.match.mismatches[0];
+    add({
+      check: 'mismatch', feature: n, key: first?.key ?? null, measured: `${fs.match.mismatched} of ${fs.match.compared} (${pct(fs.match.rate!)})`, limit: pct(allowed),
+      message: `${n}: ${fs.match.mismatched} of ${fs.match.compared} REST polls mismatched (${pct(fs.match.rate!)} > ${pct(allowed)} allowed)${first ? `; first: ${describeMismatch(first)}` : ''}`,
+    });
+  }
+  // A stream that is late or slow skips states by construction: that is its interval
+  // finding, not a second one.
+  if (!slow && skippedFails) {
+    const first = m.skippedSamples[0];
+    add({
+      check: 'skipped', feature: n, key: first?.key ?? null, measured: `${m.skipped} of ${m.decided} (${pct(m.skippedRate ?? 0)})`, limit: pct(th.maxSkippedRate),
+      message: `${n}: WS skipped ${m.skipped} of ${m.decided} states REST showed (${pct(m.skippedRate ?? 0)}, more than ${pct(th.maxSkippedRate)} explains): the channel layer drops messages or the consumer falls behind${first ? `; first: ${describeMismatch(first)}` : ''}`,
+    });
+  }
+  if (m.compared === 0 && m.unmatched >= 5 && fs.ws.messages > 0) {
+    add({ check: 'unmatched', feature: n, key: null, measured: `${m.unmatched} unmatched, 0 compared`, limit: 'at least 1 compared', message: `${n}: none of ${m.unmatched} REST snapshots could be matched to a WS message (${Object.entries(m.unmatchedByReason).map(([r, c]) => `${r} ${c}`).join(', ')})` });
+  }
+}
+
+/** Keys missing on WS, schema drift, stale changes, REST errors. */
+function shapeFindings(fs: FeatureStats, rules: FindingRules, add: Add): void {
+  const cfg = rules.feature(fs.name);
+  const n = fs.name;
+  for (const key of fs.missingKeys) {
+    add({ check: 'missing-key', feature: n, key, measured: '0 WS messages for the key', limit: 'REST has it', message: `${n} ${key}: on REST, never on WS` });
+  }
+  for (const d of fs.drift) {
+    const side = d.side === 'ws' ? 'WS' : 'REST';
+    const what = d.kind === 'missing-required' ? `required field "${d.field}" missing on ${side}`
+      : d.kind === 'one-side-only' ? `field "${d.field}" only on ${side}`
+      : d.kind === 'type-change' ? `field "${d.field}" changed type on ${side} (${d.detail})`
+      : d.kind === 'no-key' ? `${side} payload without its key (${d.field})`
+      : `${side} data is not an object`;
+    add({ check: 'schema', feature: n, key: d.firstKey, measured: `${d.count}x`, limit: '0', message: `${n}${d.firstKey ? ` ${d.firstKey}` : ''}: schema drift: ${what} (${d.count}x)` });
+  }
+  if (fs.staleness && fs.staleness.stale > 0) {
+    add({ check: 'stale', feature: n, key: null, measured: `${fs.staleness.stale} changes not on WS in time`, limit: ms(fs.staleness.limitMs), message: `${n}: ${fs.staleness.stale} of ${fs.staleness.changes} REST changes did not reach WS within ${ms(fs.staleness.limitMs)}` });
+  }
+  if (fs.rest.errors > 0) {
+    const parts = Object.entries(fs.rest.byOutcome).map(([o, c]) => `${c} ${o}`);
+    add({ check: 'rest-errors', feature: n, key: null, measured: `${fs.rest.errors} of ${fs.rest.polls} polls failed`, limit: '0', message: `${n}: REST ${cfg.restPath}: ${fs.rest.errors} of ${fs.rest.polls} polls failed (${parts.join(', ')}); last: ${fs.rest.lastError}` });
+  }
+}
+
+/** error_message frames, unusable frames, reconnects (with the close diagnosis). */
+function connectionFindings(features: readonly FeatureStats[], conn: ConnectionCounters, rules: FindingRules, add: Add): void {
   if (conn.errorMessages > 0) {
     const s = conn.errorSamples[0];
     add({ check: 'error-messages', feature: null, key: null, measured: `${conn.errorMessages} error_message`, limit: '0', message: `server sent ${conn.errorMessages} error_message${s ? `; first: "${s.message}"${s.code ? ` (code ${s.code})` : ''}` : ''}` });
@@ -210,7 +240,6 @@ export function judgeScope(features: readonly FeatureStats[], conn: ConnectionCo
       ...(why ? { hint: why.hint, suspects: why.suspects } : {}),
     });
   }
-  return out;
 }
 
 /** The close diagnosis of a scope, against the types its features expect. */

@@ -46,8 +46,26 @@ export class TestRedis {
     return this.opts.password ? `redis://:${this.opts.password}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts redis-server. redis-server cannot be told "any free port and tell me": a port
+   * found free can be taken before it binds, so a bind that fails on a port this class chose
+   * is retried on another (a fixed `port` option is not: the test asked for that one).
+   */
   async start(): Promise<this> {
-    if (!this.port) this.port = this.opts.port ?? (await freePort());
+    for (let attempt = 1; ; attempt++) {
+      const chosen = !this.port && this.opts.port === undefined;
+      if (!this.port) this.port = this.opts.port ?? (await freePort());
+      try {
+        await this.spawn();
+        return this;
+      } catch (err) {
+        if (!chosen || attempt >= 5 || !/Address already in use/i.test((err as Error).message)) throw err;
+        this.port = 0;
+      }
+    }
+  }
+
+  private async spawn(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir];
     const persistence = this.opts.persistence ?? 'none';
     args.push('--save', persistence === 'rdb' ? '3600 1' : '', '--appendonly', persistence === 'aof' ? 'yes' : 'no');
@@ -67,7 +85,6 @@ export class TestRedis {
     });
     proc.stdout!.resume();
     proc.stderr!.resume();
-    return this;
   }
 
   async stop(): Promise<void> {
