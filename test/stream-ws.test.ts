@@ -120,7 +120,8 @@ describe('WsClient', () => {
     srv.wss.on('connection', (ws: WebSocket) => {
       ws.on('message', (raw) => {
         const m = JSON.parse(String(raw)) as { type: string; timestamp: number };
-        if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong', timestamp: m.timestamp }));
+        // Answered 40 ms late: the round trip measured must include the wait.
+        if (m.type === 'ping') setTimeout(() => ws.send(JSON.stringify({ type: 'pong', timestamp: m.timestamp })), 40);
       });
     });
     const c = new WsClient({ url: srv.url, pingIntervalMs: 50 });
@@ -132,7 +133,7 @@ describe('WsClient', () => {
     const s = c.stats();
     expect(s.rtt.ws.count).toBeGreaterThan(0);
     expect(s.rtt.protocol.count).toBeGreaterThan(0);
-    expect(s.rtt.protocol.lastMs).toBeGreaterThanOrEqual(0);
+    expect(s.rtt.protocol.lastMs).toBeGreaterThanOrEqual(35);
     // A protocol pong is the client's own business, not a message.
     expect(s.messages).toBe(0);
   });
@@ -144,9 +145,12 @@ describe('WsClient', () => {
     cleanups.push(() => c.stop());
     c.start();
     await waitFor(c, 'open');
+    const closedAt = Date.now();
     for (const ws of srv.wss.clients) ws.close(1012, 'restart');
     const r = await waitFor<{ gapMs: number }>(c, 'reconnect');
-    expect(r.gapMs).toBeGreaterThanOrEqual(0);
+    // The gap is the time without a socket: at least the first backoff (20 ms), at most the time it took.
+    expect(r.gapMs).toBeGreaterThanOrEqual(15);
+    expect(r.gapMs).toBeLessThanOrEqual(Date.now() - closedAt + 5);
     const s = c.stats();
     expect(s.reconnects).toBe(1);
     expect(s.connects).toBe(2);
