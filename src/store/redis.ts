@@ -171,8 +171,17 @@ export class RedisFlagStore implements FlagStore {
     // ioredis emits 'error' on every failed attempt; without a listener Node prints them. We
     // surface failures through the commands that hit them instead.
     client.on('error', (err: Error) => { this.lastError = err; });
-    // Sent once and then called by its SHA (ioredis reloads it after a SCRIPT FLUSH or a restart).
-    client.defineCommand(CHANGE_COMMAND, { numberOfKeys: 4, lua: CHANGE_SCRIPT });
+  }
+
+  /**
+   * The change script, defined on the first change (hashing it loads crypto: a read-only
+   * command such as status does not pay for it), then sent once and called by its SHA
+   * (ioredis sends it again after a SCRIPT FLUSH or a restart).
+   */
+  private changeScript(): (...a: (string | number)[]) => Promise<unknown> {
+    const c = this.client as unknown as Record<string, ((...a: (string | number)[]) => Promise<unknown>) | undefined>;
+    if (!c[CHANGE_COMMAND]) this.client.defineCommand(CHANGE_COMMAND, { numberOfKeys: 4, lua: CHANGE_SCRIPT });
+    return c[CHANGE_COMMAND]!.bind(this.client);
   }
 
   /** The socket-level cause (ECONNREFUSED, WRONGPASS...) behind a generic "Connection is closed". */
@@ -230,8 +239,7 @@ export class RedisFlagStore implements FlagStore {
       ];
       for (const r of req.requireOn) args.push(r.feature, String(r.envFallback));
       const verifyKey = this.keys.verify(req.guard?.verifyFeature ?? req.feature);
-      const run = (this.client as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[CHANGE_COMMAND]!;
-      const res = (await run.call(this.client, this.keys.flags, this.keys.rev, this.keys.audit, verifyKey, ...args)) as (string | number)[];
+      const res = (await this.changeScript()(this.keys.flags, this.keys.rev, this.keys.audit, verifyKey, ...args)) as (string | number)[];
       const status = res[0];
       if (status === 'stale') return { status: 'stale' };
       if (status === 'noop') return { status: 'noop', current: res[1] === 'true', rev: Number(res[2]) };
