@@ -398,3 +398,28 @@ async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('one config layer: flags over env over the file over the defaults', () => {
+  it('each overridable setting comes from the highest source that gives it, and says which', async () => {
+    const { loadConfig } = await import('../src/config/load.js');
+    const dir = mkdtempSync(join(tmpdir(), 'thor-layer-'));
+    writeFileSync(join(dir, 'thor-cutover.config.json'), JSON.stringify({ redis: { url: 'redis://file:6379', prefix: '{file}' }, backend: { url: 'http://file:8000', token: 'file-token' } }));
+    const c = loadConfig({
+      cwd: dir, env: { THOR_CUTOVER_REDIS_URL: 'redis://env:6379', THOR_CUTOVER_URL: 'http://env:8000', THOR_CUTOVER_TOKEN: 'env-token' },
+      redisUrl: 'redis://flag:6379', timeoutMs: 1_500,
+    });
+    expect([c.redis.url, c.redis.prefix, c.backend.url, c.backend.token, c.backend.timeoutMs]).toEqual(['redis://flag:6379', '{file}', 'http://env:8000', 'env-token', 1_500]);
+    expect(c.sources).toEqual({ 'redis.url': 'flag', 'redis.prefix': 'file', 'backend.url': 'env', 'backend.wsUrl': 'default', 'backend.token': 'env', 'backend.timeout': 'flag' });
+    expect(c.backend.tokenFrom).toBe('THOR_CUTOVER_TOKEN');
+    expect(c.backend.wsUrl).toBe('ws://env:8000/ws/');
+  });
+
+  it('--redis memory:// (the form the error message names) is the in-process store; a bad scheme is still refused', async () => {
+    const ok = await runCli(['--redis', 'memory://', 'status', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).features.map((f: { name: string }) => f.name)).toEqual(['account_balance', 'positions', 'intraday', 'global_market']);
+    const bad = await runCli(['--redis', 'mem://x', 'status']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/location: redis\.url, expected: .*\(memory:\/\/ for an in-process store\), got: "mem:\/\/x"/);
+  });
+});

@@ -31,9 +31,24 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** Tags a command's option whose value is a config setting: the ConfigInputs field it fills. */
+export const CONFIG_KEY = Symbol('configKey');
+
+/** A command's own options that are config settings (parity's --timeout is backend.timeout). */
+function configOptions(cmd: Command, opts: Record<string, unknown>): Partial<ConfigInputs> {
+  const out: Record<string, unknown> = {};
+  for (const o of cmd.options) {
+    const field = (o as typeof o & { [CONFIG_KEY]?: keyof ConfigInputs })[CONFIG_KEY];
+    const value = opts[o.attributeName()];
+    if (field && value !== undefined) out[field] = value;
+  }
+  return out as Partial<ConfigInputs>;
+}
+
 export function makeContext(io: IO, cmd: Command): CommandContext {
   const opts = cmd.optsWithGlobals() as Record<string, unknown> & GlobalOptions;
   const inputs: ConfigInputs = {
+    ...configOptions(cmd, opts),
     cwd: io.cwd,
     env: io.env,
     configPath: opts.config,

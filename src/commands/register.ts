@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import type { IO } from '../io.js';
-import { makeContext, type CommandContext, type RunCommand } from './context.js';
+import { CONFIG_KEY, makeContext, type CommandContext, type RunCommand } from './context.js';
 
 /** commander hands the action its exit code through this. */
 export type SetExit = (code: number) => void;
@@ -36,6 +36,13 @@ export function backendOptions(cmd: Command): Command {
     .option('--url <url>', 'backend base URL (default: http://127.0.0.1:8000, THOR_CUTOVER_URL)')
     .option('--ws-url <url>', 'WebSocket URL (default: derived from --url, path /ws/)')
     .addOption(new Option('--token <token>', 'API token: ?token= and/or bearer header (THOR_CUTOVER_TOKEN)'));
+}
+
+/** --timeout as parity means it: one REST call or WS handshake (backend.timeout, over the file's). */
+export function backendTimeoutOption(cmd: Command): Command {
+  const o = new Option('--timeout <duration>', 'timeout of one REST call or WS handshake (default: the config, 5s)').argParser(durationArg('--timeout'));
+  (o as Option & { [CONFIG_KEY]?: string })[CONFIG_KEY] = 'timeoutMs';
+  return cmd.addOption(o);
 }
 
 export function jsonOption(cmd: Command, what = 'the result'): Command {

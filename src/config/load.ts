@@ -1,19 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
-import {
-  CONFIG_FILE_NAME,
-  DEFAULT_AUDIT,
-  DEFAULT_BACKEND,
-  DEFAULT_FEATURES,
-  DEFAULT_PREFIX,
-  DEFAULT_REDIS_URL,
-  DEFAULT_THRESHOLDS,
-  DEFAULT_VERIFY_GATE,
-} from './defaults.js';
-import { parseDuration } from './duration.js';
+import { CONFIG_FILE_NAME, DEFAULT_THRESHOLDS } from './defaults.js';
+import { isObj, Problems, unknownKeys, type Obj } from './read.js';
+import { readAudit, readBackend, readFeatures, readMarket, readRedis, readThresholds, readVerify } from './sections.js';
 import { redactUrl } from '../redact.js';
-import type { AuditAllow, Cadence, Config, FeatureConfig, LegacyCode, Thresholds } from './types.js';
+import type { BackendConfig, Config, FeatureConfig, OverrideKey, SettingSource } from './types.js';
 
 /** What the command line and the environment contribute; flags win over env. */
 export interface ConfigInputs {
@@ -25,168 +17,8 @@ export interface ConfigInputs {
   url?: string;
   wsUrl?: string;
   token?: string;
-}
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Obj = { [k: string]: Json };
-
-/** Collects every problem instead of stopping at the first: a user fixes them in one go. */
-class Problems {
-  readonly list: string[] = [];
-  add(location: string, expected: string, got?: unknown): void {
-    const gotText = got === undefined ? '' : `, got: ${JSON.stringify(got)?.slice(0, 60)}`;
-    this.list.push(`location: ${location}, expected: ${expected}${gotText}`);
-  }
-}
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function unknownKeys(o: Obj, allowed: readonly string[], loc: string, p: Problems): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) p.add(`${loc}.${k}`, `one of the known fields (${allowed.join(', ')})`);
-  }
-}
-
-function str(o: Obj, k: string, loc: string, p: Problems): string | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') { p.add(`${loc}.${k}`, 'non-empty string', v); return undefined; }
-  return v;
-}
-
-function num(o: Obj, k: string, loc: string, p: Problems, min = 0): number | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) { p.add(`${loc}.${k}`, `number >= ${min}`, v); return undefined; }
-  return v;
-}
-
-function bool(o: Obj, k: string, loc: string, p: Problems): boolean | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') { p.add(`${loc}.${k}`, 'true or false', v); return undefined; }
-  return v;
-}
-
-function strList(o: Obj, k: string, loc: string, p: Problems, allowSingle = false): string[] | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (allowSingle && typeof v === 'string' && v !== '') return [v];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
-    p.add(`${loc}.${k}`, allowSingle ? 'string or array of strings' : 'array of strings', v);
-    return undefined;
-  }
-  return v as string[];
-}
-
-function duration(o: Obj, k: string, loc: string, p: Problems): number | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  const ms = parseDuration(v);
-  if (ms === null || ms <= 0) { p.add(`${loc}.${k}`, 'duration such as "10s", "250ms" or a number of milliseconds', v); return undefined; }
-  return ms;
-}
-
-const FEATURE_FIELDS = [
-  'order', 'envVar', 'wsTypes', 'restPath', 'restItemsPath', 'restShape', 'cadence', 'interval', 'key',
-  'streamKey', 'versionField', 'requiredFields', 'fieldMap', 'ignoreFields', 'tolerance', 'accountScoped',
-  'legacy', 'thresholds',
-] as const;
-const THRESHOLD_FIELDS = ['intervalTolerance', 'maxMissedBeats', 'maxMismatchRate', 'maxSkippedRate', 'maxReconnects', 'minMessages', 'maxStaleness'] as const;
-const CADENCES: Cadence[] = ['periodic', 'event', 'on-change'];
-
-function readThresholds(raw: Json | undefined, loc: string, p: Problems, base: Thresholds): Thresholds {
-  if (raw === undefined) return { ...base };
-  if (!isObj(raw)) { p.add(loc, 'object'); return { ...base }; }
-  unknownKeys(raw, THRESHOLD_FIELDS, loc, p);
-  const rate = num(raw, 'maxMismatchRate', loc, p);
-  if (rate !== undefined && rate > 1) p.add(`${loc}.maxMismatchRate`, 'a fraction from 0 to 1', rate);
-  const skipped = num(raw, 'maxSkippedRate', loc, p);
-  if (skipped !== undefined && skipped > 1) p.add(`${loc}.maxSkippedRate`, 'a fraction from 0 to 1', skipped);
-  return {
-    intervalTolerance: num(raw, 'intervalTolerance', loc, p) ?? base.intervalTolerance,
-    maxMissedBeats: num(raw, 'maxMissedBeats', loc, p) ?? base.maxMissedBeats,
-    maxMismatchRate: rate !== undefined && rate <= 1 ? rate : base.maxMismatchRate,
-    maxSkippedRate: skipped !== undefined && skipped <= 1 ? skipped : base.maxSkippedRate,
-    maxReconnects: num(raw, 'maxReconnects', loc, p) ?? base.maxReconnects,
-    minMessages: num(raw, 'minMessages', loc, p) ?? base.minMessages,
-    maxStalenessMs: duration(raw, 'maxStaleness', loc, p) ?? base.maxStalenessMs,
-  };
-}
-
-function readLegacy(raw: Json | undefined, loc: string, p: Problems, base: LegacyCode): LegacyCode {
-  if (raw === undefined) return { ...base };
-  if (!isObj(raw)) { p.add(loc, 'object with jobs, views, routes, patterns'); return { ...base }; }
-  unknownKeys(raw, ['jobs', 'views', 'routes', 'patterns'], loc, p);
-  const patterns = strList(raw, 'patterns', loc, p);
-  for (const [i, re] of (patterns ?? []).entries()) {
-    try { new RegExp(re); } catch { p.add(`${loc}.patterns[${i}]`, 'a valid regular expression', re); }
-  }
-  return {
-    jobs: strList(raw, 'jobs', loc, p) ?? base.jobs,
-    views: strList(raw, 'views', loc, p) ?? base.views,
-    routes: strList(raw, 'routes', loc, p) ?? base.routes,
-    patterns: patterns ?? base.patterns,
-  };
-}
-
-function defaultFeature(name: string, order: number, thresholds: Thresholds): FeatureConfig {
-  return {
-    name, order, envVar: `WS_FEATURE_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, wsTypes: [name],
-    restPath: '', restItemsPath: '', restShape: 'object', cadence: 'periodic', intervalMs: 0,
-    key: [], streamKey: [], versionField: null, requiredFields: [], fieldMap: {}, ignoreFields: [],
-    tolerance: 1e-6, accountScoped: false, legacy: { jobs: [], views: [], routes: [], patterns: [] },
-    thresholds: { ...thresholds },
-  };
-}
-
-function readFeature(name: string, raw: Obj, base: FeatureConfig, loc: string, p: Problems, isNew: boolean): FeatureConfig {
-  unknownKeys(raw, FEATURE_FIELDS, loc, p);
-  const f: FeatureConfig = { ...base, legacy: { ...base.legacy }, thresholds: { ...base.thresholds } };
-  f.order = num(raw, 'order', loc, p, 1) ?? f.order;
-  f.envVar = str(raw, 'envVar', loc, p) ?? f.envVar;
-  f.wsTypes = strList(raw, 'wsTypes', loc, p, true) ?? f.wsTypes;
-  f.restPath = str(raw, 'restPath', loc, p) ?? f.restPath;
-  if (raw.restItemsPath !== undefined) {
-    if (typeof raw.restItemsPath !== 'string') p.add(`${loc}.restItemsPath`, 'string (dot path, "" for the body)', raw.restItemsPath);
-    else f.restItemsPath = raw.restItemsPath;
-  }
-  const shape = str(raw, 'restShape', loc, p);
-  if (shape !== undefined) {
-    if (shape === 'object' || shape === 'array') f.restShape = shape;
-    else p.add(`${loc}.restShape`, '"object" or "array"', shape);
-  }
-  const cadence = str(raw, 'cadence', loc, p);
-  if (cadence !== undefined) {
-    if ((CADENCES as string[]).includes(cadence)) f.cadence = cadence as Cadence;
-    else p.add(`${loc}.cadence`, `one of ${CADENCES.join(', ')}`, cadence);
-  }
-  f.intervalMs = duration(raw, 'interval', loc, p) ?? f.intervalMs;
-  f.key = strList(raw, 'key', loc, p, true) ?? f.key;
-  f.streamKey = strList(raw, 'streamKey', loc, p, true) ?? (raw.key !== undefined && raw.streamKey === undefined ? f.key : f.streamKey);
-  if (raw.versionField !== undefined) {
-    if (raw.versionField === null || (typeof raw.versionField === 'string' && raw.versionField !== '')) f.versionField = raw.versionField;
-    else p.add(`${loc}.versionField`, 'field name or null', raw.versionField);
-  }
-  f.requiredFields = strList(raw, 'requiredFields', loc, p) ?? f.requiredFields;
-  if (raw.fieldMap !== undefined) {
-    if (!isObj(raw.fieldMap) || Object.values(raw.fieldMap).some((v) => typeof v !== 'string')) {
-      p.add(`${loc}.fieldMap`, 'object of WS field name -> REST field name', raw.fieldMap);
-    } else f.fieldMap = raw.fieldMap as Record<string, string>;
-  }
-  f.ignoreFields = strList(raw, 'ignoreFields', loc, p) ?? f.ignoreFields;
-  f.tolerance = num(raw, 'tolerance', loc, p) ?? f.tolerance;
-  f.accountScoped = bool(raw, 'accountScoped', loc, p) ?? f.accountScoped;
-  f.legacy = readLegacy(raw.legacy, `${loc}.legacy`, p, f.legacy);
-  f.thresholds = readThresholds(raw.thresholds, `${loc}.thresholds`, p, f.thresholds);
-
-  if (isNew) {
-    for (const required of ['restPath', 'interval'] as const) {
-      if (raw[required] === undefined) p.add(`${loc}.${required}`, `${required} (required for a feature that is not built in)`);
-    }
-  }
-  void name;
-  return f;
+  /** --timeout: one REST call or WS handshake (backend.timeout). */
+  timeoutMs?: number;
 }
 
 function readFile(path: string, explicit: boolean): { obj: Obj; path: string } | null {
@@ -211,6 +43,39 @@ function readFile(path: string, explicit: boolean): { obj: Obj; path: string } |
 
 const TOP_FIELDS = ['$schema', 'redis', 'backend', 'market', 'thresholds', 'features', 'audit', 'verify'] as const;
 
+interface Merging {
+  redis: { url: string; prefix: string };
+  backend: BackendConfig;
+  /** An explicit WS URL from a flag or the env (else the file's, or one derived from backend.url). */
+  wsUrl: string | undefined;
+}
+
+/**
+ * The one table from flags and environment variables to config keys. The precedence is
+ * applied here, once (flag > env > file > default); commands read the merged Config.
+ */
+const OVERRIDES: { key: OverrideKey; flag: keyof ConfigInputs; flagName: string; env: string | null; set(m: Merging, v: string): void }[] = [
+  { key: 'redis.url', flag: 'redisUrl', flagName: '--redis', env: 'THOR_CUTOVER_REDIS_URL', set: (m, v) => { m.redis.url = v; } },
+  { key: 'redis.prefix', flag: 'prefix', flagName: '--prefix', env: 'THOR_CUTOVER_PREFIX', set: (m, v) => { m.redis.prefix = v; } },
+  { key: 'backend.url', flag: 'url', flagName: '--url', env: 'THOR_CUTOVER_URL', set: (m, v) => { m.backend.url = v; } },
+  { key: 'backend.wsUrl', flag: 'wsUrl', flagName: '--ws-url', env: 'THOR_CUTOVER_WS_URL', set: (m, v) => { m.wsUrl = v; } },
+  { key: 'backend.token', flag: 'token', flagName: '--token', env: 'THOR_CUTOVER_TOKEN', set: (m, v) => { m.backend.token = v; } },
+  { key: 'backend.timeout', flag: 'timeoutMs', flagName: '--timeout', env: null, set: (m, v) => { m.backend.timeoutMs = Number(v); } },
+];
+
+/** Applies the flags and env over the file's values; returns where each setting came from. */
+function applyOverrides(inputs: ConfigInputs, m: Merging, fileSet: (key: OverrideKey) => boolean): Record<OverrideKey, SettingSource> {
+  const sources = {} as Record<OverrideKey, SettingSource>;
+  for (const o of OVERRIDES) {
+    const fromFlag = inputs[o.flag];
+    const fromEnv = o.env ? inputs.env[o.env] || undefined : undefined;
+    if (fromFlag !== undefined) { o.set(m, String(fromFlag)); sources[o.key] = 'flag'; }
+    else if (fromEnv !== undefined) { o.set(m, fromEnv); sources[o.key] = 'env'; }
+    else sources[o.key] = fileSet(o.key) ? 'file' : 'default';
+  }
+  return sources;
+}
+
 /** Defaults < config file < THOR_CUTOVER_* env < flags; validated once, every problem listed. */
 export function loadConfig(inputs: ConfigInputs): Config {
   const { env } = inputs;
@@ -220,138 +85,47 @@ export function loadConfig(inputs: ConfigInputs): Config {
   const p = new Problems();
   unknownKeys(raw, TOP_FIELDS, '(top level)', p);
 
-  // redis
-  let redisUrl = DEFAULT_REDIS_URL;
-  let prefix = DEFAULT_PREFIX;
-  if (raw.redis !== undefined) {
-    if (!isObj(raw.redis)) p.add('redis', 'object with url, prefix');
-    else {
-      unknownKeys(raw.redis, ['url', 'prefix'], 'redis', p);
-      redisUrl = str(raw.redis, 'url', 'redis', p) ?? redisUrl;
-      prefix = str(raw.redis, 'prefix', 'redis', p) ?? prefix;
-    }
-  }
-
-  // backend
-  const backend = { ...DEFAULT_BACKEND };
-  if (raw.backend !== undefined) {
-    if (!isObj(raw.backend)) p.add('backend', 'object');
-    else {
-      const b = raw.backend;
-      unknownKeys(b, ['url', 'wsUrl', 'wsPath', 'token', 'tokenIn', 'flagsPath', 'healthPath', 'timeout', 'clientDriven'], 'backend', p);
-      backend.url = str(b, 'url', 'backend', p) ?? backend.url;
-      backend.wsUrl = str(b, 'wsUrl', 'backend', p) ?? backend.wsUrl;
-      backend.wsPath = str(b, 'wsPath', 'backend', p) ?? backend.wsPath;
-      backend.token = str(b, 'token', 'backend', p) ?? backend.token;
-      const tokenIn = str(b, 'tokenIn', 'backend', p);
-      if (tokenIn !== undefined) {
-        if (tokenIn === 'query' || tokenIn === 'header' || tokenIn === 'both') backend.tokenIn = tokenIn;
-        else p.add('backend.tokenIn', '"query", "header" or "both"', tokenIn);
-      }
-      backend.flagsPath = str(b, 'flagsPath', 'backend', p) ?? backend.flagsPath;
-      backend.healthPath = str(b, 'healthPath', 'backend', p) ?? backend.healthPath;
-      backend.timeoutMs = duration(b, 'timeout', 'backend', p) ?? backend.timeoutMs;
-      backend.clientDriven = strList(b, 'clientDriven', 'backend', p) ?? backend.clientDriven;
-    }
-  }
-
-  let country = 'USA';
-  if (raw.market !== undefined) {
-    if (!isObj(raw.market)) p.add('market', 'object with country');
-    else {
-      unknownKeys(raw.market, ['country'], 'market', p);
-      country = str(raw.market, 'country', 'market', p) ?? country;
-    }
-  }
-
+  const m: Merging = { redis: readRedis(raw.redis, p), backend: readBackend(raw.backend, p), wsUrl: undefined };
+  const country = readMarket(raw.market, p);
   const thresholds = readThresholds(raw.thresholds, 'thresholds', p, DEFAULT_THRESHOLDS);
+  const features = readFeatures(raw.features, thresholds, p);
+  const audit = readAudit(raw.audit, p);
+  const verify = readVerify(raw.verify, p);
+  const inFile = (key: OverrideKey) => {
+    const [section, field] = key.split('.') as [string, string];
+    const sec = raw[section];
+    return isObj(sec) && sec[field] !== undefined;
+  };
+  const sources = applyOverrides(inputs, m, inFile);
+  const { backend } = m;
+  const tokenSource = sources['backend.token'];
+  backend.tokenFrom = tokenSource === 'flag' ? '--token' : tokenSource === 'env' ? 'THOR_CUTOVER_TOKEN'
+    : tokenSource === 'file' ? `backend.token in ${file?.path ?? 'the config file'}` : null;
 
-  // features: built-ins, then the file's overrides / additions / removals (null)
-  const features = new Map<string, FeatureConfig>();
-  for (const d of DEFAULT_FEATURES) {
-    features.set(d.name, { ...d, legacy: { ...d.legacy }, thresholds: { ...thresholds, maxStalenessMs: Math.max(thresholds.maxStalenessMs, d.intervalMs) } });
+  checkBackend(m, p);
+  if (!validRedisUrl(m.redis.url)) {
+    p.add('redis.url', 'redis://, rediss://, redis+sentinel://h1:26379,h2:26379/master or redis+cluster://h1:6379,h2:6379 URL (memory:// for an in-process store)', redactUrl(m.redis.url));
   }
-  if (raw.features !== undefined) {
-    if (!isObj(raw.features)) p.add('features', 'object: feature name -> settings (or null to remove a built-in)');
-    else {
-      for (const [name, fraw] of Object.entries(raw.features)) {
-        const loc = `features.${name}`;
-        if (!/^[a-z][a-z0-9_]*$/.test(name)) { p.add(loc, 'a feature name of lower-case letters, digits and _'); continue; }
-        if (fraw === null) { features.delete(name); continue; }
-        if (!isObj(fraw)) { p.add(loc, 'object (or null to remove the feature)', fraw); continue; }
-        const existing = features.get(name);
-        const base = existing ?? defaultFeature(name, features.size + 1, thresholds);
-        features.set(name, readFeature(name, fraw, base, loc, p, existing === undefined));
-      }
-    }
+  const list = checkFeatures(features, p);
+  if (p.list.length > 0) {
+    const where = file ? file.path : 'the command line and environment';
+    const message = p.list.length === 1
+      ? `invalid config in ${where}: ${p.list[0]}`
+      : `invalid config in ${where} (${p.list.length} problems):\n  ${p.list.join('\n  ')}`;
+    throw new ConfigError(message, p.list, 'see the config reference in the README; every default comes from PROTOCOL.md');
   }
+  return { file: file?.path ?? null, redis: m.redis, backend, market: { country }, features: list, audit, verify, sources };
+}
 
-  // audit
-  const audit = { ...DEFAULT_AUDIT, allow: [] as AuditAllow[] };
-  if (raw.audit !== undefined) {
-    if (!isObj(raw.audit)) p.add('audit', 'object');
-    else {
-      const a = raw.audit;
-      unknownKeys(a, ['allow', 'marker', 'ignoreCase', 'maxFileBytes', 'maxFiles', 'docs'], 'audit', p);
-      if (a.docs !== undefined) {
-        if (a.docs === 'mention' || a.docs === 'fail') audit.docs = a.docs;
-        else p.add('audit.docs', '"mention" (list apart, never fail) or "fail"', a.docs);
-      }
-      audit.marker = str(a, 'marker', 'audit', p) ?? audit.marker;
-      audit.ignoreCase = bool(a, 'ignoreCase', 'audit', p) ?? audit.ignoreCase;
-      audit.maxFileBytes = num(a, 'maxFileBytes', 'audit', p, 1) ?? audit.maxFileBytes;
-      audit.maxFiles = num(a, 'maxFiles', 'audit', p, 1) ?? audit.maxFiles;
-      if (a.allow !== undefined) {
-        if (!Array.isArray(a.allow)) p.add('audit.allow', 'array of {path?, line?, reason}');
-        else {
-          a.allow.forEach((entry, i) => {
-            const loc = `audit.allow[${i}]`;
-            if (!isObj(entry)) { p.add(loc, 'object {path?, line?, reason}', entry); return; }
-            unknownKeys(entry, ['path', 'line', 'reason'], loc, p);
-            const reason = str(entry, 'reason', loc, p);
-            const path = str(entry, 'path', loc, p);
-            const line = str(entry, 'line', loc, p);
-            if (reason === undefined) p.add(`${loc}.reason`, 'a reason (the report says why lines were allowed)');
-            if (path === undefined && line === undefined) p.add(loc, 'path and/or line');
-            if (line !== undefined) { try { new RegExp(line); } catch { p.add(`${loc}.line`, 'a valid regular expression', line); } }
-            if (reason !== undefined) audit.allow.push({ reason, ...(path ? { path } : {}), ...(line ? { line } : {}) });
-          });
-        }
-      }
-    }
-  }
-
-  const verify = { ...DEFAULT_VERIFY_GATE };
-  if (raw.verify !== undefined) {
-    if (!isObj(raw.verify)) p.add('verify', 'object with requiredSessions, gate');
-    else {
-      unknownKeys(raw.verify, ['requiredSessions', 'gate'], 'verify', p);
-      const n = num(raw.verify, 'requiredSessions', 'verify', p, 1);
-      if (n !== undefined && !Number.isInteger(n)) p.add('verify.requiredSessions', 'a whole number >= 1', n);
-      else verify.requiredSessions = n ?? verify.requiredSessions;
-      verify.gate = bool(raw.verify, 'gate', 'verify', p) ?? verify.gate;
-    }
-  }
-
-  // env, then flags
-  redisUrl = inputs.redisUrl ?? (env.THOR_CUTOVER_REDIS_URL || undefined) ?? redisUrl;
-  prefix = inputs.prefix ?? (env.THOR_CUTOVER_PREFIX || undefined) ?? prefix;
-  backend.url = inputs.url ?? (env.THOR_CUTOVER_URL || undefined) ?? backend.url;
-  const explicitWs = inputs.wsUrl ?? (env.THOR_CUTOVER_WS_URL || undefined);
-  const fileToken = backend.token;
-  backend.token = inputs.token ?? (env.THOR_CUTOVER_TOKEN || undefined) ?? backend.token;
-  backend.tokenFrom = inputs.token !== undefined ? '--token'
-    : env.THOR_CUTOVER_TOKEN ? 'THOR_CUTOVER_TOKEN'
-    : fileToken ? `backend.token in ${file?.path ?? 'the config file'}`
-    : null;
-
-  // cross-field checks on the merged result
+/** The backend URL is http(s); the WS URL (given, or derived from it) is ws(s). */
+function checkBackend(m: Merging, p: Problems): void {
+  const { backend } = m;
   let parsedBase: URL | null = null;
   try {
     parsedBase = new URL(backend.url);
     if (parsedBase.protocol !== 'http:' && parsedBase.protocol !== 'https:') { p.add('backend.url', 'an http:// or https:// URL', redactUrl(backend.url)); parsedBase = null; }
   } catch { p.add('backend.url', 'an http:// or https:// URL', redactUrl(backend.url)); }
-  const wsUrl = explicitWs ?? (backend.wsUrl || (parsedBase ? deriveWsUrl(parsedBase, backend.wsPath) : ''));
+  const wsUrl = m.wsUrl ?? (backend.wsUrl || (parsedBase ? deriveWsUrl(parsedBase, backend.wsPath) : ''));
   if (wsUrl) {
     try {
       const u = new URL(wsUrl);
@@ -359,10 +133,10 @@ export function loadConfig(inputs: ConfigInputs): Config {
     } catch { p.add('backend.wsUrl', 'a ws:// or wss:// URL', redactUrl(wsUrl)); }
   }
   backend.wsUrl = wsUrl;
-  if (!validRedisUrl(redisUrl)) {
-    p.add('redis.url', 'redis://, rediss://, redis+sentinel://h1:26379,h2:26379/master or redis+cluster://h1:6379,h2:6379 URL (memory:// for an in-process store)', redactUrl(redisUrl));
-  }
+}
 
+/** Features in cutover order: orders and WS types unique, paths, intervals and keys that make sense. */
+function checkFeatures(features: Map<string, FeatureConfig>, p: Problems): FeatureConfig[] {
   const list = [...features.values()].sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
   const seenOrder = new Map<number, string>();
   const seenType = new Map<string, string>();
@@ -381,28 +155,13 @@ export function loadConfig(inputs: ConfigInputs): Config {
     if (f.key.length === 0) p.add(`${loc}.key`, 'at least one key field');
   }
   if (list.length === 0) p.add('features', 'at least one feature');
-
-  if (p.list.length > 0) {
-    const where = file ? file.path : 'the command line and environment';
-    const message = p.list.length === 1
-      ? `invalid config in ${where}: ${p.list[0]}`
-      : `invalid config in ${where} (${p.list.length} problems):\n  ${p.list.join('\n  ')}`;
-    throw new ConfigError(message, p.list, 'see the config reference in the README; every default comes from PROTOCOL.md');
-  }
-  return {
-    file: file?.path ?? null,
-    redis: { url: redisUrl, prefix },
-    backend,
-    market: { country },
-    features: list,
-    audit,
-    verify,
-  };
+  return list;
 }
 
 /** Checked here, once: an unparseable URL must be a config error, not a crash inside ioredis. */
 function validRedisUrl(url: string): boolean {
-  if (/^memory:\/\/./.test(url)) return true;
+  // memory://NAME, or memory:// alone: the in-process store (the demo and tests use it).
+  if (/^memory:\/\/\S*$/.test(url)) return true;
   if (/^redis\+(sentinel|cluster):\/\//.test(url)) {
     return /^redis\+(sentinel|cluster):\/\/(?:[^@/]*@)?([^/?:,]+(?::\d{1,5})?)(,[^/?:,]+(?::\d{1,5})?)*(?:\/[^?]*)?(?:\?.*)?$/.test(url);
   }

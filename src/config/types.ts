@@ -141,4 +141,12 @@ export interface Config {
   features: FeatureConfig[];
   audit: AuditConfig;
   verify: VerifyGateConfig;
+  /** Where the settings flags and env can give came from (flag, env, file or default). */
+  sources: Record<OverrideKey, SettingSource>;
 }
+
+/** A setting the command line or the environment can give, over the file's. */
+export type OverrideKey = 'redis.url' | 'redis.prefix' | 'backend.url' | 'backend.wsUrl' | 'backend.token' | 'backend.timeout';
+
+/** Where a setting came from: the demo asks whether the user named a Redis. */
+export type SettingSource = 'flag' | 'env' | 'file' | 'default';

@@ -86,7 +86,9 @@ type Pace = typeof PACE.normal | typeof PACE.fast;
  */
 function demoEnv(ctx: CommandContext): { env: NodeJS.ProcessEnv; redisUrl: string | undefined; storeUrl: string; prefix: string } {
   const { io } = ctx;
-  const redisUrl = (ctx.opts.redis as string | undefined) ?? (io.env.THOR_CUTOVER_REDIS_URL || undefined);
+  // A Redis the user named (--redis or THOR_CUTOVER_REDIS_URL; their config file is not read here).
+  const named = ctx.config.sources['redis.url'];
+  const redisUrl = named === 'flag' || named === 'env' ? ctx.config.redis.url : undefined;
   const storeUrl = redisUrl ?? `memory://demo-${randomBytes(4).toString('hex')}`;
   const prefix = `{thor:demo:${randomBytes(4).toString('hex')}}`;
   const env: NodeJS.ProcessEnv = {};

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { metricsOptions } from '../../metrics/index.js';
 import type { SeriesSnapshot } from '../../stream/series.js';
-import { action, backendOptions, durationArg, intArg, jsonOption, positiveNumber, type Register } from '../register.js';
+import { action, backendOptions, backendTimeoutOption, durationArg, intArg, jsonOption, positiveNumber, type Register } from '../register.js';
 import type { ParityOptions } from './run.js';
 
 
@@ -23,7 +23,6 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--speed <n>', 'rehearsal speed: divides every expected interval, window and session length (match simulate --speed)', positiveNumber('--speed'), 1)
     .option('--events <file>', 'append every event as one JSON line (NDJSON) as it happens ("-": stdout)')
     .addOption(new Option('--max-mismatch-rate <rate>', 'allowed share of mismatched REST polls per feature (0..1 or 0.5%)').argParser(rateArg))
-    .option('--timeout <duration>', 'timeout of one REST call or WS handshake (default: the config, 5s)', durationArg('--timeout'))
     .option('--report <file>', 'write an HTML report with charts (one self-contained file) at the end')
     .option('--jitter <duration>', 'timer jitter allowed on every interval boundary, real time (default 25ms; raise it for high --speed on a busy machine)', durationArg('--jitter'))
     .addHelpText('after', `
@@ -44,6 +43,7 @@ Examples:
   $ thor-cutover parity --speed 20 --sessions 2          # against: thor-cutover simulate --speed 20
   $ thor-cutover parity --metrics 127.0.0.1:9464         # Prometheus scrapes /metrics while it runs`);
   backendOptions(cmd);
+  backendTimeoutOption(cmd);
   metricsOptions(cmd);
   jsonOption(cmd, 'one summary document at the end');
   cmd.action(action(io, setExit, async (ctx, features) => {

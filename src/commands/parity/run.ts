@@ -92,7 +92,6 @@ export interface ParityOptions extends MetricsFlags {
   speed: number;
   events?: string;
   maxMismatchRate?: number;
-  timeout?: number;
   jitter?: number;
   json?: boolean;
   report?: string;
@@ -102,7 +101,7 @@ export interface ParityOptions extends MetricsFlags {
 export async function runParity(ctx: CommandContext, names: string[], o: ParityOptions, hooks: ParityHooks = {}): Promise<ParityReport> {
   const { io } = ctx;
   const features = resolveFeatures(ctx.config, names);
-  const config: Config = o.timeout ? { ...ctx.config, backend: { ...ctx.config.backend, timeoutMs: o.timeout } } : ctx.config;
+  const { config } = ctx;
   if (!config.backend.wsUrl) throw new UsageError('no WebSocket URL', 'pass --ws-url or --url');
   const speed = o.speed ?? 1;
   const engine = createEngine({ config, features, speed, maxMismatchRate: o.maxMismatchRate, slackMs: o.jitter, series: Boolean(hooks.series) });
