@@ -72,13 +72,13 @@ class SnapshotHistogram extends Histogram<'feature'> {
   }
 }
 
-export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
-  const registry = new Registry();
+/** Every metric this tool exports, registered in one registry. */
+function defineMetrics(registry: Registry) {
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: string[] = ['feature']) => new Counter({ name: `thor_cutover_${name}`, help, labelNames, registers });
   const gauge = (name: string, help: string, labelNames: string[] = ['feature']) => new Gauge({ name: `thor_cutover_${name}`, help, labelNames, registers });
 
-  const m = {
+  return {
     info: gauge('run_info', 'This run: the command and the backend (always 1).', ['command', 'url']),
     messages: counter('ws_messages_total', 'WebSocket messages of the feature.'),
     interarrival: new SnapshotHistogram({ name: 'thor_cutover_ws_interarrival_seconds', help: HISTOGRAM_HELP, labelNames: ['feature'], registers }),
@@ -102,23 +102,37 @@ export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
     storeUp: gauge('store_up', '1 when the flag store answered the last read.', []),
     verdict: gauge('verify_last_verdict', 'The last recorded verify verdict of the feature (1 on it).', ['feature', 'verdict']),
   };
+}
 
-  let frozen: EngineSnapshot | null = null;
-  let store: FlagStore | null = null;
-  let storeTriedAt = -Infinity;
-  let storeReadAt = -Infinity;
-  let storeReading: Promise<void> | null = null;
+type Metrics = ReturnType<typeof defineMetrics>;
 
-  async function readStore(): Promise<void> {
-    if (Date.now() - storeReadAt < STORE_CACHE_MS) return;
-    if (!store) {
-      if (Date.now() - storeTriedAt < STORE_RETRY_MS) return;
-      storeTriedAt = Date.now();
-      try { store = await openStore(o.config, { oneShot: false }); } catch { m.storeUp.set(0); return; }
+/** The store's side (flags, last verdicts), read at most every few seconds and reopened when it was away. */
+class StoreSide {
+  private store: FlagStore | null = null;
+  private triedAt = -Infinity;
+  private readAt = -Infinity;
+  private reading: Promise<void> | null = null;
+
+  constructor(private readonly o: MetricsOptions, private readonly m: Metrics) {}
+
+  /** One read at a time: concurrent scrapes share it. */
+  refresh(): Promise<void> {
+    this.reading ??= this.read().finally(() => { this.reading = null; });
+    return this.reading;
+  }
+
+  private async read(): Promise<void> {
+    const { o, m } = this;
+    if (Date.now() - this.readAt < STORE_CACHE_MS) return;
+    if (!this.store) {
+      if (Date.now() - this.triedAt < STORE_RETRY_MS) return;
+      this.triedAt = Date.now();
+      try { this.store = await openStore(o.config, { oneShot: false }); } catch { m.storeUp.set(0); return; }
     }
+    const store = this.store;
     try {
-      const [snap, verdicts] = await Promise.all([store.snapshot(), Promise.all(o.features.map((f) => latestVerdict(store!, f.name)))]);
-      storeReadAt = Date.now();
+      const [snap, verdicts] = await Promise.all([store.snapshot(), Promise.all(o.features.map((f) => latestVerdict(store, f.name)))]);
+      this.readAt = Date.now();
       m.storeUp.set(1);
       m.flag.reset();
       for (const f of resolveFlags(o.features, snap.raw, o.env)) m.flag.set({ feature: f.feature, source: f.source }, f.enabled ? 1 : 0);
@@ -132,65 +146,58 @@ export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
     }
   }
 
-  const set = (c: Counter<string>, labels: Record<string, string>, value: number) => { c.inc(labels, value); };
-
-  function update(s: EngineSnapshot): void {
-    for (const c of [m.messages, m.missedBeats, m.late, m.polls, m.restErrors, m.compared, m.mismatches, m.skipped, m.reconnects, m.badFrames, m.errorMessages, m.sessionsCompleted]) c.reset();
-    m.expected.reset();
-    m.backendFlag.reset();
-    m.marketStatus.reset();
-    m.info.set({ command: o.command, url: s.connection.url }, 1);
-    const rows: SnapshotHistogram['rows'] = [];
-    for (const f of s.overall.features) {
-      const feature = { feature: f.name };
-      set(m.messages, feature, f.ws.messages);
-      set(m.polls, feature, f.rest.polls);
-      set(m.restErrors, feature, f.rest.errors);
-      set(m.compared, feature, f.match.compared);
-      set(m.mismatches, feature, f.match.mismatched);
-      for (const [reason, n] of Object.entries(f.match.unmatchedByReason)) set(m.skipped, { feature: f.name, reason }, n);
-      m.expected.set(feature, f.cadence === 'periodic' ? f.expectedIntervalMs / 1000 : 0);
-      if (f.interval) {
-        set(m.missedBeats, feature, f.interval.missedBeats);
-        set(m.late, feature, f.interval.late);
-        if (f.interval.histogram) rows.push({ feature: f.name, ...f.interval.histogram });
-      }
-      const backend = s.connection.heartbeatFlags?.[f.name];
-      if (backend !== undefined) m.backendFlag.set(feature, backend ? 1 : 0);
-    }
-    m.interarrival.rows = rows;
-    set(m.reconnects, {}, s.connection.reconnects);
-    m.connected.set(s.connection.state === 'connected' ? 1 : 0);
-    set(m.badFrames, {}, s.overall.connection.badFrames);
-    set(m.errorMessages, {}, s.overall.connection.errorMessages);
-    const last = s.sessions.at(-1);
-    m.sessionOpen.set(last && last.session.closedAt === null ? 1 : 0);
-    set(m.sessionsCompleted, {}, s.sessionsCompleted);
-    if (s.marketStatus) m.marketStatus.set({ status: s.marketStatus }, 1);
+  async close(): Promise<void> {
+    await this.reading;
+    await this.store?.close();
   }
+}
 
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
-    if (path !== '/metrics') { res.writeHead(404, { 'content-type': 'text/plain' }).end('thor-cutover: metrics are at /metrics\n'); return; }
-    void (async () => {
-      try {
-        storeReading ??= readStore().finally(() => { storeReading = null; });
-        await storeReading;
-        update(frozen ?? o.snapshot());
-        const body = await registry.metrics();
-        res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : body);
-      } catch (err) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`thor-cutover: ${(err as Error).message}\n`);
-      }
-    })();
-  });
-  server.listen(o.listen.port, o.listen.host);
+const set = (c: Counter<string>, labels: Record<string, string>, value: number) => { c.inc(labels, value); };
+
+/** The engine's numbers, as the metrics: counters are set to the run's totals at each scrape. */
+function updateMetrics(m: Metrics, s: EngineSnapshot, command: string): void {
+  for (const c of [m.messages, m.missedBeats, m.late, m.polls, m.restErrors, m.compared, m.mismatches, m.skipped, m.reconnects, m.badFrames, m.errorMessages, m.sessionsCompleted]) c.reset();
+  m.expected.reset();
+  m.backendFlag.reset();
+  m.marketStatus.reset();
+  m.info.set({ command, url: s.connection.url }, 1);
+  const rows: SnapshotHistogram['rows'] = [];
+  for (const f of s.overall.features) {
+    const feature = { feature: f.name };
+    set(m.messages, feature, f.ws.messages);
+    set(m.polls, feature, f.rest.polls);
+    set(m.restErrors, feature, f.rest.errors);
+    set(m.compared, feature, f.match.compared);
+    set(m.mismatches, feature, f.match.mismatched);
+    for (const [reason, n] of Object.entries(f.match.unmatchedByReason)) set(m.skipped, { feature: f.name, reason }, n);
+    m.expected.set(feature, f.cadence === 'periodic' ? f.expectedIntervalMs / 1000 : 0);
+    if (f.interval) {
+      set(m.missedBeats, feature, f.interval.missedBeats);
+      set(m.late, feature, f.interval.late);
+      if (f.interval.histogram) rows.push({ feature: f.name, ...f.interval.histogram });
+    }
+    const backend = s.connection.heartbeatFlags?.[f.name];
+    if (backend !== undefined) m.backendFlag.set(feature, backend ? 1 : 0);
+  }
+  m.interarrival.rows = rows;
+  set(m.reconnects, {}, s.connection.reconnects);
+  m.connected.set(s.connection.state === 'connected' ? 1 : 0);
+  set(m.badFrames, {}, s.overall.connection.badFrames);
+  set(m.errorMessages, {}, s.overall.connection.errorMessages);
+  const last = s.sessions.at(-1);
+  m.sessionOpen.set(last && last.session.closedAt === null ? 1 : 0);
+  set(m.sessionsCompleted, {}, s.sessionsCompleted);
+  if (s.marketStatus) m.marketStatus.set({ status: s.marketStatus }, 1);
+}
+
+/** Listens, or says in one line why it cannot (a port in use, an address not of this machine). */
+async function listenOn(server: Server, listen: Listen): Promise<string> {
+  server.listen(listen.port, listen.host);
   try {
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err; })]);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const where = `${o.listen.host}:${o.listen.port}`;
+    const where = `${listen.host}:${listen.port}`;
     throw new UsageError(
       e.code === 'EADDRINUSE' ? `--metrics ${where}: the port is in use` : `--metrics ${where}: cannot listen (${e.code ?? e.message})`,
       e.code === 'EADDRINUSE' ? 'pick another port, or 0 for any free one' : 'check the host: an address of this machine, 127.0.0.1 by default',
@@ -198,16 +205,38 @@ export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
   }
   const addr = server.address() as { address: string; port: number };
   const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  return `http://${host}:${addr.port}/metrics`;
+}
 
+export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
+  const registry = new Registry();
+  const m = defineMetrics(registry);
+  const side = new StoreSide(o, m);
+  let frozen: EngineSnapshot | null = null;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
+    if (path !== '/metrics') { res.writeHead(404, { 'content-type': 'text/plain' }).end('thor-cutover: metrics are at /metrics\n'); return; }
+    void (async () => {
+      try {
+        await side.refresh();
+        updateMetrics(m, frozen ?? o.snapshot(), o.command);
+        const body = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : body);
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`thor-cutover: ${(err as Error).message}\n`);
+      }
+    })();
+  });
+  const url = await listenOn(server, o.listen);
   return {
-    url: `http://${host}:${addr.port}/metrics`,
+    url,
     freeze(s) { frozen = s; },
     hold: async (ms, signal) => { await untilAborted(signal, ms); },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await storeReading;
-      await store?.close();
+      await side.close();
     },
   };
 }
