@@ -2,6 +2,11 @@ import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { attachTextFrameReader } from './frame-reader.js';
+import {
+  type WsState, type BackoffOptions, type WsClientOptions, AUTH_CLOSE_CODES, AUTH_HANDSHAKE_STATUSES, type WsAuthFailure, type WsMessage, type BadFrame, type RttStats, type WsClientStats, type WsClientEvents, DEFAULT_BACKOFF, backoffDelay,
+} from './ws-types.js';
+
+export * from './ws-types.js';
 
 /**
  * One WebSocket connection to the backend that stays up: pings, measures round trips,
@@ -9,142 +14,6 @@ import { attachTextFrameReader } from './frame-reader.js';
  * parses frames and hands out `{type, data}` messages; everything it cannot use (binary,
  * not UTF-8, not JSON, no `type`) is counted and sampled, never thrown.
  */
-
-export type WsState = 'idle' | 'connecting' | 'connected' | 'stale' | 'reconnecting' | 'closed';
-export type BadFrameKind = 'binary' | 'invalid-utf8' | 'non-json' | 'no-type';
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-  factor: number;
-  /** 0..1: the share of each delay that is randomised, so many clients do not reconnect in step. */
-  jitter: number;
-}
-
-export interface WsClientOptions {
-  url: string;
-  token?: string | null;
-  tokenIn?: 'query' | 'header' | 'both';
-  handshakeTimeoutMs?: number;
-  /** Send a WS-level ping and a protocol ping (`{"type":"ping"}`) this often; 0 = never. */
-  pingIntervalMs?: number;
-  /** A WS ping without its pong for this long means the socket is dead: terminate it. */
-  pongTimeoutMs?: number;
-  /** No data frame for this long: state `stale` (the socket may still be alive). */
-  staleAfterMs?: number;
-  /** false: one attempt, no reconnect (doctor). */
-  reconnect?: boolean;
-  backoff?: Partial<BackoffOptions>;
-  /** How many bad frames to keep as samples. */
-  keepBadFrames?: number;
-  /**
-   * A connection counts as healthy (the backoff starts over) only once it has stayed open
-   * this long; a socket the server closes at once keeps backing off. Default: backoff.maxMs.
-   */
-  stableAfterMs?: number;
-  /** How long stop() waits for the server to answer our close frame before dropping the socket. */
-  closeTimeoutMs?: number;
-}
-
-/**
- * Close codes and handshake statuses that say "your credentials are wrong" (PROTOCOL.md
- * section 3): reconnecting cannot fix them, so the client stops and says so.
- */
-export const AUTH_CLOSE_CODES: ReadonlySet<number> = new Set([4001, 4003, 4401, 4403]);
-export const AUTH_HANDSHAKE_STATUSES: ReadonlySet<number> = new Set([401, 403]);
-
-export interface WsAuthFailure {
-  at: number;
-  /** The close code (4401...) or null when the handshake was refused. */
-  closeCode: number | null;
-  /** The HTTP status of a refused handshake (401/403), or null. */
-  handshakeStatus: number | null;
-  reason: string;
-}
-
-export interface WsMessage {
-  type: string;
-  data: unknown;
-  /** The whole parsed frame. */
-  frame: Record<string, unknown>;
-  /** The frame as received (UTF-8 text). */
-  text: string;
-  at: number;
-  bytes: number;
-}
-
-export interface BadFrame {
-  kind: BadFrameKind;
-  at: number;
-  /** The first 200 characters (binary: a hex preview; invalid UTF-8: U+FFFD where a byte was wrong). */
-  sample: string;
-}
-
-/** Every bad frame, whatever its kind. */
-export function badFrameTotal(b: WsClientStats['badFrames']): number {
-  return b.binary + b.invalidUtf8 + b.nonJson + b.noType;
-}
-
-export interface RttStats {
-  count: number;
-  lastMs: number | null;
-  minMs: number | null;
-  maxMs: number | null;
-  meanMs: number | null;
-}
-
-export interface WsClientStats {
-  state: WsState;
-  /** The URL with any token replaced by ***. */
-  url: string;
-  attempts: number;
-  connects: number;
-  reconnects: number;
-  /** Time from the first attempt to the first open; null until connected. */
-  firstHandshakeMs: number | null;
-  lastHandshakeMs: number | null;
-  /** HTTP status of the last failed handshake, when the server answered one (401, 404...). */
-  lastHandshakeStatus: number | null;
-  lastError: string | null;
-  lastClose: { code: number; reason: string; at: number } | null;
-  /** Every close code seen, with its count (our own terminate() shows as 1006). */
-  closeCodes: Record<string, number>;
-  gaps: { count: number; totalMs: number; maxMs: number };
-  messages: number;
-  bytes: number;
-  badFrames: { binary: number; invalidUtf8: number; nonJson: number; noType: number; samples: BadFrame[] };
-  rtt: { ws: RttStats; protocol: RttStats };
-  lastFrameAt: number | null;
-}
-
-export interface WsOpenEvent { at: number; handshakeMs: number; attempt: number; reconnect: boolean }
-export interface WsReconnectEvent { at: number; gapMs: number; attempts: number; disconnectedAt: number }
-export interface WsCloseEvent { at: number; code: number; reason: string; wasOpen: boolean }
-export interface WsErrorEvent { at: number; message: string; handshakeStatus: number | null; during: 'handshake' | 'open' }
-export interface WsPongEvent { at: number; kind: 'ws' | 'protocol'; rttMs: number }
-
-export interface WsClientEvents {
-  message: [WsMessage];
-  'bad-frame': [BadFrame];
-  open: [WsOpenEvent];
-  reconnect: [WsReconnectEvent];
-  close: [WsCloseEvent];
-  error: [WsErrorEvent];
-  pong: [WsPongEvent];
-  state: [WsState];
-  /** A socket was terminated because it stopped answering. */
-  dead: [{ at: number; reason: string }];
-  /** The server refused our credentials; the client has stopped (no reconnect). */
-  'auth-failed': [WsAuthFailure];
-}
-
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 15_000, factor: 2, jitter: 0.3 };
-
-/** Capped exponential backoff with downward jitter; never below initialMs, whatever the jitter. */
-export function backoffDelay(attempt: number, b: BackoffOptions, random: () => number = Math.random): number {
-  const base = Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, attempt - 1));
-  return Math.max(b.initialMs, Math.round(base * (1 - b.jitter * random())));
-}
 
 /** The handshake URL with `?token=` when the config puts the token in the query. */
 export function wsConnectUrl(url: string, token: string | null | undefined, tokenIn: 'query' | 'header' | 'both'): string {
@@ -309,99 +178,104 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.setState(this.s.connects === 0 && this.attempt === 1 ? 'connecting' : 'reconnecting');
     const headers: Record<string, string> = {};
     if (this.opts.token && this.opts.tokenIn !== 'query') headers.authorization = `Bearer ${this.opts.token}`;
+    // UTF-8 is checked in onFrame instead, for a fraction of the cost: a frame that is not is then
+    // a bad frame to report, not a reason to drop the connection (1007). The fast path relies on
+    // ws handing over each frame as it parses it (allowSynchronousEvents).
     const ws = new WebSocket(wsConnectUrl(this.opts.url, this.opts.token, this.opts.tokenIn), {
-      handshakeTimeout: this.opts.handshakeTimeoutMs,
-      headers,
-      perMessageDeflate: false,
-      // Checked in onFrame instead, for a fraction of the cost (see there); a frame that is
-      // not UTF-8 is then a bad frame to report, not a reason to drop the connection (1007).
-      skipUTF8Validation: true,
-      // The fast path relies on ws handing over each frame as it parses it.
-      allowSynchronousEvents: true,
+      handshakeTimeout: this.opts.handshakeTimeoutMs, headers, perMessageDeflate: false, skipUTF8Validation: true, allowSynchronousEvents: true,
     });
     this.ws = ws;
-    let opened = false;
+    const life = { opened: false };
     // First: an 'error' without a listener would crash the process.
-    ws.on('error', (err) => {
-      const status = /Unexpected server response: (\d+)/.exec(err.message);
-      if (status) this.s.lastHandshakeStatus = Number(status[1]);
-      this.s.lastError = err.message;
-      if (status && AUTH_HANDSHAKE_STATUSES.has(Number(status[1]))) {
-        this.authFailure ??= { at: Date.now(), closeCode: null, handshakeStatus: Number(status[1]), reason: `HTTP ${status[1]} on the handshake` };
-      }
-      this.emit('error', { at: Date.now(), message: err.message, handshakeStatus: status ? Number(status[1]) : null, during: opened ? 'open' : 'handshake' });
-    });
-    ws.on('open', () => {
-      opened = true;
-      // Whole text frames skip ws's receiver (see frame-reader.ts); the rest still takes it.
-      attachTextFrameReader(ws, this.onText);
-      const at = Date.now();
-      const handshakeMs = at - this.attemptStartedAt;
-      this.s.connects += 1;
-      this.s.lastHandshakeMs = handshakeMs;
-      this.s.lastHandshakeStatus = 101;
-      if (this.s.firstHandshakeMs === null) this.s.firstHandshakeMs = handshakeMs;
-      const isReconnect = this.s.connects > 1;
-      const attempts = this.attempt;
-      // The backoff starts over only once the socket has proved stable (see stableAfterMs):
-      // a server that accepts and closes at once must not turn reconnecting into a storm.
-      this.openedAt = at;
-      this.lastDataAt = at;
-      this.s.lastFrameAt = at;
-      this.setState('connected');
-      if (isReconnect) {
-        this.s.reconnects += 1;
-        const disconnectedAt = this.disconnectedAt ?? at;
-        const gapMs = at - disconnectedAt;
-        this.s.gaps.count += 1;
-        this.s.gaps.totalMs += gapMs;
-        this.s.gaps.maxMs = Math.max(this.s.gaps.maxMs, gapMs);
-        this.disconnectedAt = null;
-        this.emit('reconnect', { at, gapMs, attempts, disconnectedAt });
-      }
-      this.emit('open', { at, handshakeMs, attempt: attempts, reconnect: isReconnect });
-      this.startTimers(ws);
-    });
+    ws.on('error', (err) => this.onSocketError(err, life.opened));
+    ws.on('open', () => { life.opened = true; this.onOpen(ws); });
     ws.on('message', (raw, isBinary) => this.onFrame(raw as Buffer | Buffer[] | ArrayBuffer, isBinary));
-    ws.on('pong', () => {
-      const at = Date.now();
-      this.s.lastFrameAt = at;
-      if (this.wsPingSentAt !== null) {
-        const rttMs = at - this.wsPingSentAt;
-        this.wsPingSentAt = null;
-        addRtt(this.s.rtt.ws, rttMs);
-        this.emit('pong', { at, kind: 'ws', rttMs });
-      }
-    });
-    ws.on('close', (code, reasonBuf) => {
-      const at = Date.now();
-      this.clearTimers();
-      if (this.ws === ws) this.ws = null;
-      const reason = reasonBuf.toString();
-      this.s.lastClose = { code, reason, at };
-      this.s.closeCodes[String(code)] = (this.s.closeCodes[String(code)] ?? 0) + 1;
-      if (opened) this.disconnectedAt = at;
-      if (opened && this.openedAt !== null && at - this.openedAt >= this.opts.stableAfterMs) this.attempt = 0;
-      this.openedAt = null;
-      if (!this.stopped && AUTH_CLOSE_CODES.has(code)) this.authFailure ??= { at, closeCode: code, handshakeStatus: null, reason };
-      this.emit('close', { at, code, reason, wasOpen: opened });
-      if (this.authFailure && !this.stopped) {
-        this.stopped = true;
-        this.setState('closed');
-        this.emit('auth-failed', this.authFailure);
-        return;
-      }
-      if (this.stopped || !this.opts.reconnect) {
-        this.setState('closed');
-        return;
-      }
-      this.setState('reconnecting');
-      const delay = backoffDelay(Math.max(1, this.attempt), this.opts.backoff);
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = null;
-        if (!this.stopped) this.connect();
-      }, delay);
-    });
+    ws.on('pong', () => this.onWsPong());
+    ws.on('close', (code, reasonBuf) => this.onClose(ws, code, reasonBuf, life.opened));
+  }
+
+  private onSocketError(err: Error, opened: boolean): void {
+    const status = /Unexpected server response: (\d+)/.exec(err.message);
+    if (status) this.s.lastHandshakeStatus = Number(status[1]);
+    this.s.lastError = err.message;
+    if (status && AUTH_HANDSHAKE_STATUSES.has(Number(status[1]))) {
+      this.authFailure ??= { at: Date.now(), closeCode: null, handshakeStatus: Number(status[1]), reason: `HTTP ${status[1]} on the handshake` };
+    }
+    this.emit('error', { at: Date.now(), message: err.message, handshakeStatus: status ? Number(status[1]) : null, during: opened ? 'open' : 'handshake' });
+  }
+
+  private onOpen(ws: WebSocket): void {
+    // Whole text frames skip ws's receiver (see frame-reader.ts); the rest still takes it.
+    attachTextFrameReader(ws, this.onText);
+    const at = Date.now();
+    const handshakeMs = at - this.attemptStartedAt;
+    this.s.connects += 1;
+    this.s.lastHandshakeMs = handshakeMs;
+    this.s.lastHandshakeStatus = 101;
+    if (this.s.firstHandshakeMs === null) this.s.firstHandshakeMs = handshakeMs;
+    const isReconnect = this.s.connects > 1;
+    const attempts = this.attempt;
+    // The backoff starts over only once the socket has proved stable (see stableAfterMs):
+    // a server that accepts and closes at once must not turn reconnecting into a storm.
+    this.openedAt = at;
+    this.lastDataAt = at;
+    this.s.lastFrameAt = at;
+    this.setState('connected');
+    if (isReconnect) {
+      this.s.reconnects += 1;
+      const disconnectedAt = this.disconnectedAt ?? at;
+      const gapMs = at - disconnectedAt;
+      this.s.gaps.count += 1;
+      this.s.gaps.totalMs += gapMs;
+      this.s.gaps.maxMs = Math.max(this.s.gaps.maxMs, gapMs);
+      this.disconnectedAt = null;
+      this.emit('reconnect', { at, gapMs, attempts, disconnectedAt });
+    }
+    this.emit('open', { at, handshakeMs, attempt: attempts, reconnect: isReconnect });
+    this.startTimers(ws);
+  }
+
+  /** A WS-level pong: the round trip of our last ping. */
+  private onWsPong(): void {
+    const at = Date.now();
+    this.s.lastFrameAt = at;
+    if (this.wsPingSentAt !== null) {
+      const rttMs = at - this.wsPingSentAt;
+      this.wsPingSentAt = null;
+      addRtt(this.s.rtt.ws, rttMs);
+      this.emit('pong', { at, kind: 'ws', rttMs });
+    }
+  }
+
+  /** The socket closed: counted, an auth refusal stops for good, anything else reconnects after the backoff. */
+  private onClose(ws: WebSocket, code: number, reasonBuf: Buffer, opened: boolean): void {
+    const at = Date.now();
+    this.clearTimers();
+    if (this.ws === ws) this.ws = null;
+    const reason = reasonBuf.toString();
+    this.s.lastClose = { code, reason, at };
+    this.s.closeCodes[String(code)] = (this.s.closeCodes[String(code)] ?? 0) + 1;
+    if (opened) this.disconnectedAt = at;
+    if (opened && this.openedAt !== null && at - this.openedAt >= this.opts.stableAfterMs) this.attempt = 0;
+    this.openedAt = null;
+    if (!this.stopped && AUTH_CLOSE_CODES.has(code)) this.authFailure ??= { at, closeCode: code, handshakeStatus: null, reason };
+    this.emit('close', { at, code, reason, wasOpen: opened });
+    if (this.authFailure && !this.stopped) {
+      this.stopped = true;
+      this.setState('closed');
+      this.emit('auth-failed', this.authFailure);
+      return;
+    }
+    if (this.stopped || !this.opts.reconnect) {
+      this.setState('closed');
+      return;
+    }
+    this.setState('reconnecting');
+    const delay = backoffDelay(Math.max(1, this.attempt), this.opts.backoff);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
   }
 
   /**
