@@ -8,7 +8,7 @@ import { ROOT } from './support/cli.js';
  */
 describe('the structure rules (scripts/structure.mjs)', () => {
   it('hold for src/', async () => {
-    const { checkStructure } = (await import('../scripts/structure.mjs')) as { checkStructure(root: string): { file: string; line: number; rule: string; message: string }[] };
+    const { checkStructure } = await import('../scripts/structure.mjs');
     expect(checkStructure(ROOT).map((p) => `${p.file}:${p.line}: ${p.rule}: ${p.message}`)).toEqual([]);
   });
 });
