@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { TestRedis, uniquePrefix, useTestRedis } from './support/redis.js';
 import { runCli } from './support/cli.js';
+import { waitFor } from './support/wait.js';
 
 let redis: TestRedis;
 let client: Redis;
@@ -40,13 +41,13 @@ describe('enable / disable write the PROTOCOL.md layout', () => {
     // no other keys under the prefix
     expect((await client.keys(`${p}*`)).sort()).toEqual([`${p}:audit`, `${p}:flags`, `${p}:rev`].sort());
 
-    await waitFor(() => events.length === 1);
+    await waitFor(() => events.length === 1, 10_000, 'the first flag event');
     const ev = JSON.parse(events[0]!);
     expect(ev).toEqual({ feature: 'account_balance', enabled: true, previous: false, actor: 'tester', reason: 'week 1 cutover', rev: 1, at: fields.at });
 
     const d = await cli(p, ['disable', 'account_balance', '--reason', 'rollback: balances lag']);
     expect(d.code).toBe(0);
-    await waitFor(() => events.length === 2);
+    await waitFor(() => events.length === 2, 10_000, 'the second flag event');
     expect(JSON.parse(events[1]!)).toMatchObject({ feature: 'account_balance', enabled: false, previous: true, rev: 2 });
     expect(await client.hget(`${p}:flags`, 'account_balance')).toBe('false');
     sub.disconnect();
@@ -391,13 +392,6 @@ function chunk(flat: string[]): [string, string][] {
   return out;
 }
 
-async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('one config layer: flags over env over the file over the defaults', () => {
   it('each overridable setting comes from the highest source that gives it, and says which', async () => {

@@ -3,25 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRedis, freePort } from './support/redis.js';
+import { waitFor } from './support/wait.js';
 import { runCli } from './support/cli.js';
 
 const servers: TestRedis[] = [];
 afterAll(async () => { for (const s of servers) await s.dispose(); });
 
-async function waitUntil(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Redis topologies the store supports', () => {
   it('Redis Cluster: the {hash tag} keeps every key in one slot, so the Lua change runs (no CROSSSLOT)', async () => {
     const node = await new TestRedis({ extraArgs: (dir) => ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] }).start();
     servers.push(node);
     execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'addslotsrange', '0', '16383']);
-    await waitUntil(() => execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'info']).toString().includes('cluster_state:ok'));
+    await waitFor(() => execFileSync('redis-cli', ['-p', String(node.port), 'cluster', 'info']).toString().includes('cluster_state:ok'), 10_000, 'cluster_state:ok', 100);
     const env = { THOR_CUTOVER_REDIS_URL: `redis+cluster://127.0.0.1:${node.port}`, THOR_CUTOVER_ACTOR: 'tester' };
     const r = await runCli(['enable', 'account_balance', '--reason', 'cluster'], { env });
     expect(r.stderr).toBe('');
