@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { startSimulator } from '../src/sim/index.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+import type { Config } from '../src/config/types.js';
 import { openStore } from '../src/store/index.js';
 import { TestRedis, uniquePrefix } from './support/redis.js';
 import { ROOT, runCli } from './support/cli.js';
@@ -36,6 +37,22 @@ async function init(dir: string, args: string[] = []) {
 }
 
 const changes = (r: Report) => Object.fromEntries(r.changes.map((c) => [c.path, { to: c.to, source: c.source.split(' ')[0], kept: c.kept }]));
+
+/** A Redis and a simulator configured with the config file init wrote; `common` are the CLI flags that reach them. */
+async function withSimulator(dir: string, file: string, seed: number, run: (config: Config, common: string[], sim: Simulator) => Promise<void>): Promise<void> {
+  const redis = await new TestRedis().start();
+  const prefix = uniquePrefix('init');
+  const config = loadConfig({ cwd: dir, env: {}, configPath: file, redisUrl: redis.url, prefix });
+  const store = await openStore(config, { oneShot: false });
+  const sim = await startSimulator({ config, port: 0, speed: 10, seed, store, env: {}, log: () => undefined });
+  try {
+    await run(config, ['--url', sim.url, '--speed', '10', '--config', file, '--redis', redis.url, '--prefix', prefix], sim);
+  } finally {
+    await sim.close();
+    await store.close();
+    await redis.dispose();
+  }
+}
 
 describe('init: the cutover map read from the code', () => {
   it('--dry-run on a backend in the real shapes: the include()-mounted route with its view, the renamed WS type, the timer interval, each with file:line; nothing written', async () => {
@@ -112,15 +129,8 @@ describe('init: the cutover map read from the code', () => {
   it('the config it writes drives doctor, parity and verify: against a simulator configured the same way (renamed type, include()-mounted path, 5 s timer), all pass', async () => {
     const dir = copy('renamed');
     expect((await init(dir)).report.written).toBe(true);
-    const file = join(dir, 'thor-cutover.config.json');
-    const redis = await new TestRedis().start();
-    const prefix = uniquePrefix('init');
-    const config = loadConfig({ cwd: dir, env: {}, configPath: file, redisUrl: redis.url, prefix });
-    expect(config.features.find((f) => f.name === 'positions')!.restPath).toBe('/api/actandpos/positions');
-    const store = await openStore(config, { oneShot: false });
-    const sim = await startSimulator({ config, port: 0, speed: 10, seed: 5, store, env: {}, log: () => undefined });
-    const common = ['--url', sim.url, '--speed', '10', '--config', file, '--redis', redis.url, '--prefix', prefix];
-    try {
+    await withSimulator(dir, join(dir, 'thor-cutover.config.json'), 5, async (config, common) => {
+      expect(config.features.find((f) => f.name === 'positions')!.restPath).toBe('/api/actandpos/positions');
       const doctor = await runCli(['doctor', ...common, '--timeout', '5s'], { cwd: dir, timeoutMs: 30_000 });
       expect(doctor.code, doctor.stdout).toBe(0);
       const parity = await runCli(['parity', ...common, '--duration', '3s', '--jitter', '150ms', '--json'], { cwd: dir, timeoutMs: 30_000 });
@@ -135,11 +145,7 @@ describe('init: the cutover map read from the code', () => {
       expect(by.intraday!.expectedIntervalMs).toBe(500); // 5 s at --speed 10
       const verify = await runCli(['verify', '--shadow', '--session-length', '30s', ...common], { cwd: dir, timeoutMs: 60_000 });
       expect(verify.code, verify.stdout).toBe(0);
-    } finally {
-      await sim.close();
-      await store.close();
-      await redis.dispose();
-    }
+    });
   }, 90_000);
 
   it('an existing config is merged: its own values and other keys kept (reported), --force takes the code\'s', async () => {
@@ -180,14 +186,8 @@ describe('init: the cutover map read from the code', () => {
     const dir = copy('sample', join(ROOT, 'samples', 'thor-backend'));
     const file = join(dir, 'thor-cutover.config.json');
     expect((await init(dir, ['--config', file])).report.written).toBe(true);
-    const redis = await new TestRedis().start();
-    const prefix = uniquePrefix('init-sample');
-    const config = loadConfig({ cwd: dir, env: {}, configPath: file, redisUrl: redis.url, prefix });
-    expect(config.features.find((f) => f.name === 'account_balance')!.fieldMap).toEqual({ portfolio_value: 'portfolio_val' });
-    const store = await openStore(config, { oneShot: false });
-    const sim = await startSimulator({ config, port: 0, speed: 10, seed: 7, store, env: {}, log: () => undefined });
-    const common = ['--url', sim.url, '--speed', '10', '--config', file, '--redis', redis.url, '--prefix', prefix];
-    try {
+    await withSimulator(dir, file, 7, async (config, common, sim) => {
+      expect(config.features.find((f) => f.name === 'account_balance')!.fieldMap).toEqual({ portfolio_value: 'portfolio_val' });
       // The simulator's REST body spells it as the sample's serializer does.
       const body = await (await fetch(`${sim.url}/api/account/balance/`)).json() as Record<string, unknown>;
       expect(Object.keys(body)).toContain('portfolio_val');
@@ -200,11 +200,7 @@ describe('init: the cutover map read from the code', () => {
       expect(doc.features[0]!.match.compared).toBeGreaterThan(0);
       const verify = await runCli(['verify', 'account_balance', '--shadow', '--session-length', '30s', ...common], { cwd: dir, timeoutMs: 60_000 });
       expect(verify.code, verify.stdout).toBe(0);
-    } finally {
-      await sim.close();
-      await store.close();
-      await redis.dispose();
-    }
+    });
   }, 90_000);
 
   it('init --check: a REST field the WS payload never carries is reported at the payload, and only then', async () => {
