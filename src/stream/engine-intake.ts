@@ -1,4 +1,4 @@
-import type { CloseRecord } from './closes.js';
+import { closeRecordOf, errorMessageOf, heartbeatFlags } from './side-messages.js';
 import { type FeatureRuntime, type KeyState } from './scope.js';
 import { flatten, compareFlat, keyOf, type StalenessResult } from './match.js';
 import { type PollResult } from './rest-poller.js';
@@ -19,10 +19,7 @@ export abstract class EngineIntake extends EngineState {
     ws.on('close', (e) => {
       if (e.wasOpen) this.downSince = e.at;
       if (e.wasOpen && this.running) {
-        const rec: CloseRecord = {
-          at: e.at, code: e.code, reason: e.reason.slice(0, 120), lastType: this.lastFrame.type,
-          sinceLastFrameMs: this.lastFrame.type === null ? null : e.at - this.lastFrame.at,
-        };
+        const rec = closeRecordOf(e, this.lastFrame);
         this.eachScope((s) => {
           s.conn.closes.push(rec);
           if (s.conn.closes.length > MAX_CLOSES) s.conn.closes.shift();
@@ -122,10 +119,8 @@ export abstract class EngineIntake extends EngineState {
   protected onSideMessage(m: WsMessage): void {
     if (m.type === 'heartbeat') {
       this.heartbeats += 1;
-      const flags = (m.data as { flags?: unknown } | null)?.flags;
-      if (flags && typeof flags === 'object' && !Array.isArray(flags)) {
-        const next: Record<string, boolean> = {};
-        for (const [k, v] of Object.entries(flags)) if (typeof v === 'boolean') next[k] = v;
+      const next = heartbeatFlags(m.data);
+      if (next) {
         const previous = this.heartbeatFlags;
         this.heartbeatFlags = next;
         if (!previous || Object.keys(next).some((k) => next[k] !== previous[k])) {
@@ -135,9 +130,7 @@ export abstract class EngineIntake extends EngineState {
       return;
     }
     if (m.type === 'error_message') {
-      const d = (m.data ?? {}) as { message?: unknown; code?: unknown };
-      const message = typeof d.message === 'string' ? d.message : JSON.stringify(m.data ?? null).slice(0, 200);
-      const code = d.code === undefined || d.code === null ? null : String(d.code);
+      const { message, code } = errorMessageOf(m.data);
       this.eachScope((s) => {
         s.conn.errorMessages += 1;
         if (s.conn.errorSamples.length < 5) s.conn.errorSamples.push({ at: m.at, message, code });

@@ -1,5 +1,6 @@
 import type { Config, FeatureConfig } from '../../../config/types.js';
 import { diagnoseCloses, type CloseDiagnosis, type CloseRecord } from '../../../stream/closes.js';
+import { closeRecordOf, errorMessageOf, heartbeatFlags } from '../../../stream/side-messages.js';
 import { WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
 
 /** doctor's look at the socket: one connection watched until every type, a heartbeat and a pong arrived (checks/ws.ts judges it). */
@@ -130,7 +131,7 @@ export function observeWs(plan: WsPlan): Promise<WsObservation> {
       if (done) return;
       if (e.wasOpen) {
         obs.closedByServer ??= { code: e.code, reason: e.reason, at: e.at };
-        obs.closes.push({ at: e.at, code: e.code, reason: e.reason, lastType: last.type, sinceLastFrameMs: last.type === null ? null : e.at - last.at });
+        obs.closes.push(closeRecordOf(e, last));
       }
       // Credentials refused, or a socket that never opened: reconnecting shows nothing more.
       if (client.authFailed || !e.wasOpen) finish();
@@ -190,15 +191,14 @@ function recordMessage(obs: WsObservation, m: WsMessage, byType: Map<string, Fea
     obs.heartbeat.seen = obs.types.get('heartbeat')!;
     obs.heartbeat.last = data;
     if (data) sampleClock(obs, 'heartbeat', data.timestamp, m.at);
-    if (data && isObject(data.flags)) {
-      const flags: Record<string, boolean> = {};
-      for (const [k, v] of Object.entries(data.flags)) if (typeof v === 'boolean') flags[k] = v;
+    const flags = data ? heartbeatFlags(data) : null;
+    if (flags) {
       obs.heartbeat.flags = flags;
       obs.heartbeat.flagsAt = m.at;
     }
   } else if (m.type === 'error_message') {
     obs.errorMessages.count += 1;
-    obs.errorMessages.first ??= data && typeof data.message === 'string' ? data.message.slice(0, 120) : JSON.stringify(m.data ?? null).slice(0, 120);
+    obs.errorMessages.first ??= errorMessageOf(m.data).message.slice(0, 120);
   } else {
     const f = byType.get(m.type);
     // Only a payload stamped when it is made says what time the backend thinks it is (not a bar's minute).
