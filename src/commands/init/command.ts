@@ -16,7 +16,7 @@ export const register: Register = (program: Command, io, setExit) => {
     .option('--force', 'take the code\'s value where the config file already sets another (default: merge, keep the file\'s)')
     .option('--explain', 'say where every value comes from (file:line), confirmed ones included')
     .option('--check', 'CI step: exit 1 when the config no longer matches the code or the code is inconsistent with itself')
-    .option('--client-driven <types>', 'consumer handler types the client sends (not broadcast): --check does not ask for a sender', list)
+    .option('--client-driven <types>', 'consumer handler types the client sends (not broadcast): --check does not ask for a sender (also: backend.clientDriven in the config)', list)
     .option('--sarif <file>', 'with --check: also write the problems as SARIF 2.1.0')
     .addHelpText('after', `
 What it reads (no import, no execution of the project):
@@ -24,14 +24,17 @@ What it reads (no import, no execution of the project):
   WS types     what the code sends: group_send(..., {"type": ...}) (through helpers and constants),
                the message dicts it builds, and the consumer's handler methods (a.b -> a_b)
   REST timers  registry.register(Job(...), interval=N) and @registry.register(interval=N)
+  fields       dict literals, DRF serializers (Meta.fields) and dataclasses (asdict): requiredFields, fieldMap
 Each value is matched to a configured feature (the runbook's four unless the config says
 otherwise); a value the config already has is confirmed; a different one is written with its
 source (--explain); anything ambiguous is asked as a question, never guessed. An existing config
 is merged: keys it sets are kept unless --force.
 
 --check fails (exit 1, file:line each) on: a broadcast type with no consumer handler (Channels
-closes the socket with 1011), a handler nothing sends (unless --client-driven), a feature whose
-REST route or WS type the code does not have, a REST timer interval the config does not expect.
+closes the socket with 1011), a handler nothing sends (unless --client-driven or the config's
+backend.clientDriven), a feature whose REST route or WS type the code does not have, a renamed
+field the fieldMap does not map, a REST field the WS payload never carries, a REST timer
+interval the config does not expect.
 
 Exit codes: 0 written / consistent (or nothing to find), 1 --check found problems,
 2 not a directory, not a Django project, a config that is not JSON.
