@@ -3,7 +3,7 @@ import { redactText } from './redact.js';
 import { CutoverError, ExitCode } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { packageVersion } from './package.js';
-import { COMMANDS } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 import type { SetExit } from './commands/register.js';
 
 export const EXIT_CODES_HELP = `
@@ -15,7 +15,8 @@ Exit codes:
   130  interrupted (Ctrl-C)`;
 
 
-export function buildProgram(io: IO, setExit: SetExit): Command {
+/** The program, with the commands `argv` needs (every one when it names none: help). */
+export function buildProgram(io: IO, setExit: SetExit, argv: readonly string[] = []): Command {
   const program = new Command('thor-cutover')
     .description('Cut a trading backend over from REST polling to a WebSocket stream, one feature at a time.')
     .version(packageVersion(), '-V, --version')
@@ -31,14 +32,14 @@ export function buildProgram(io: IO, setExit: SetExit): Command {
     })
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
-  for (const register of COMMANDS) register(program, io, setExit, main);
+  for (const register of commandsFor(argv)) register(program, io, setExit, main);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
 
 export async function main(argv: string[], io: IO): Promise<number> {
   let code: number = ExitCode.OK;
-  const program = buildProgram(io, (c) => { code = c; });
+  const program = buildProgram(io, (c) => { code = c; }, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

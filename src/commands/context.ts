@@ -45,7 +45,7 @@ function configOptions(cmd: Command, opts: Record<string, unknown>): Partial<Con
   return out as Partial<ConfigInputs>;
 }
 
-export function makeContext(io: IO, cmd: Command): CommandContext {
+export async function makeContext(io: IO, cmd: Command): Promise<CommandContext> {
   const opts = cmd.optsWithGlobals() as Record<string, unknown> & GlobalOptions;
   const inputs: ConfigInputs = {
     ...configOptions(cmd, opts),
@@ -59,7 +59,7 @@ export function makeContext(io: IO, cmd: Command): CommandContext {
     token: opts.token,
   };
   const config = loadConfig(inputs);
-  const out = makeOutput(io, { json: Boolean(opts.json), color: opts.color });
+  const out = await makeOutput(io, { json: Boolean(opts.json), color: opts.color });
   return { io, opts, config, out };
 }
 

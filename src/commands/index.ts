@@ -14,7 +14,31 @@ import { register as demo } from './demo/command.js';
 import { register as init } from './init/command.js';
 
 /**
- * Every command registers its options here; its logic is imported lazily inside the
- * action, so `status` never loads ws, undici or the analysis engine.
+ * Every command registers its options here, under the name it is called by; its logic is
+ * imported lazily inside the action, so `status` never loads ws, undici or the engine.
+ * The order is the order of `--help`.
  */
-export const COMMANDS: Register[] = [status, enable, disable, history, simulate, audit, init, verify, monitor, gate, parity, doctor, demo];
+export const COMMANDS: ReadonlyMap<string, Register> = new Map([
+  ['status', status], ['enable', enable], ['disable', disable], ['history', history], ['simulate', simulate],
+  ['audit', audit], ['init', init], ['verify', verify], ['monitor', monitor], ['gate', gate], ['parity', parity],
+  ['doctor', doctor], ['demo', demo],
+]);
+
+/** Global options that take a value: the word after them is not the command's name. */
+const VALUED_GLOBALS = new Set(['-c', '--config', '--redis', '--prefix']);
+
+/**
+ * The commands a command line needs registered: only the one it names (start-up, issue 18),
+ * or every one when it names none or a word that is not a command (help, a misspelling that
+ * commander answers with "did you mean").
+ */
+export function commandsFor(argv: readonly string[]): Register[] {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (VALUED_GLOBALS.has(word)) { i += 1; continue; }
+    if (word.startsWith('-')) continue;
+    const one = COMMANDS.get(word);
+    return one ? [one] : [...COMMANDS.values()];
+  }
+  return [...COMMANDS.values()];
+}

@@ -26,7 +26,7 @@ export function action(
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
-    setExit(await run(makeContext(io, cmd), positional));
+    setExit(await run(await makeContext(io, cmd), positional));
   };
 }
 

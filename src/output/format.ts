@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import type TableCtor from 'cli-table3';
 import type { IO } from '../io.js';
 import { colorEnabled, makeStyle, type Style } from './style.js';
 
@@ -17,6 +17,8 @@ export interface Output {
   errStyle: Style;
   /** Progress lines: only on a TTY stderr and never with --json. */
   progress: boolean;
+  /** cli-table3, loaded only when a terminal will show a boxed table (start-up: issue 18). */
+  Table: typeof TableCtor | null;
 }
 
 export interface OutputOptions {
@@ -24,15 +26,18 @@ export interface OutputOptions {
   color?: boolean; // commander's --no-color sets color=false
 }
 
-export function makeOutput(io: IO, opts: OutputOptions): Output {
+export async function makeOutput(io: IO, opts: OutputOptions): Promise<Output> {
   const noColor = opts.color === false;
   const format: Format = opts.json ? 'json' : io.stdoutIsTTY ? 'tty' : 'plain';
+  // A pipe gets tab-separated rows; only a terminal (stdout, or stderr for a live view) boxes.
+  const boxes = !opts.json && (io.stdoutIsTTY || io.stderrIsTTY);
   return {
     io,
     format,
     style: makeStyle(format !== 'json' && colorEnabled(io, noColor, 'stdout')),
     errStyle: makeStyle(colorEnabled(io, noColor, 'stderr')),
     progress: io.stderrIsTTY && !opts.json,
+    Table: boxes ? (await import('cli-table3')).default : null,
   };
 }
 
@@ -59,15 +64,21 @@ export function warn(out: Output, text: string): void {
  */
 export function renderTable(out: Output, head: string[], rows: string[][], plainRows?: string[][]): string {
   if (out.format === 'tty') {
-    const table = new Table({
-      head: head.map((h) => out.style.bold(h)),
-      style: { head: [], border: [] },
-      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    });
+    const table = boxTable(out, head, out.style);
     for (const row of rows) table.push(row);
     return table.toString() + '\n';
   }
   return (plainRows ?? rows).map((r) => r.map(tsvCell).join('\t')).join('\n') + ((plainRows ?? rows).length ? '\n' : '');
+}
+
+/** An empty boxed table with the house style; only on a terminal (out.Table is loaded then). */
+export function boxTable(out: Output, head: string[], style: Style): InstanceType<typeof TableCtor> {
+  if (!out.Table) throw new Error('boxTable: cli-table3 was not loaded (no terminal)');
+  return new out.Table({
+    head: head.map((h) => style.bold(h)),
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
 }
 
 /**

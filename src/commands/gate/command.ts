@@ -28,7 +28,7 @@ Examples:
       const { printGate } = await import('./render.js');
       const o = ctx.opts as { sessions?: number; junit?: string; json?: boolean | string; color?: boolean };
       const jsonFile = typeof o.json === 'string' ? o.json : undefined;
-      const out = makeOutput(ctx.io, { json: o.json === true, color: o.color });
+      const out = await makeOutput(ctx.io, { json: o.json === true, color: o.color });
       const report = await runGate(ctx, { feature: feature!, sessions: o.sessions ?? ctx.config.verify.requiredSessions });
       return printGate(out, report, { jsonFile, junitFile: o.junit });
     }));

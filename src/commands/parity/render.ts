@@ -1,5 +1,4 @@
-import Table from 'cli-table3';
-import { formatDuration, printJson, renderTable, type Output } from '../../output/format.js';
+import { boxTable, formatDuration, printJson, renderTable, type Output } from '../../output/format.js';
 import type { Style } from '../../output/style.js';
 import type { Writable } from '../../io.js';
 import { describeFlagChange } from '../../stream/flags.js';
@@ -31,23 +30,19 @@ function intervalCell(f: FeatureStats): string {
 export class LiveView {
   private lines = 0;
 
-  private constructor(private readonly w: Writable, private readonly s: Style) {}
+  private constructor(private readonly out: Output, private readonly w: Writable, private readonly s: Style) {}
 
   static forOutput(out: Output): LiveView | null {
     if (out.format === 'json') return null;
-    if (out.io.stderrIsTTY) return new LiveView(out.io.stderr, out.errStyle);
-    if (out.io.stdoutIsTTY) return new LiveView(out.io.stdout, out.style);
+    if (out.io.stderrIsTTY) return new LiveView(out, out.io.stderr, out.errStyle);
+    if (out.io.stdoutIsTTY) return new LiveView(out, out.io.stdout, out.style);
     return null;
   }
 
   draw(snap: EngineSnapshot): void {
     const s = this.s;
     const c = snap.connection;
-    const table = new Table({
-      head: ['feature', 'WS msgs', 'rate/s', 'interval p50 / p95', 'REST polls', 'match', 'mismatches', 'errors'].map((h) => s.bold(h)),
-      style: { head: [], border: [] },
-      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    });
+    const table = boxTable(this.out, ['feature', 'WS msgs', 'rate/s', 'interval p50 / p95', 'REST polls', 'match', 'mismatches', 'errors'], s);
     for (const f of snap.overall.features) {
       const bad = f.match.mismatched > 0;
       table.push([

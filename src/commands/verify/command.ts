@@ -76,7 +76,7 @@ async function verifyAction(ctx: CommandContext, features: string[]): Promise<nu
     if (ctx.config.features.some((f) => f.name === o.json)) features = [...features, o.json];
     else jsonFile = o.json;
   }
-  const out = makeOutput(ctx.io, { json: o.json !== undefined && jsonFile === undefined, color: o.color });
+  const out = await makeOutput(ctx.io, { json: o.json !== undefined && jsonFile === undefined, color: o.color });
   const bar = progressWriter(out);
   const report = await runVerify(ctx, {
     features,
