@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import type { FeatureConfig } from '../config/types.js';
+import { untilAborted } from '../abort.js';
 
 /**
  * REST side: one keep-alive pool for every call, explicit timeouts (undici's defaults are
@@ -224,7 +225,8 @@ export class RestPoller {
       }
       n += 1;
       const wait = Math.max(0, t.intervalMs - (Date.now() - began));
-      if (!(await sleep(wait, signal))) return;
+      // At least a timer's turn between polls, even when a poll overran its interval.
+      if (await untilAborted(signal, Math.max(1, wait))) return;
     }
   }
 
@@ -242,13 +244,4 @@ export class RestPoller {
     }
     return { feature: t.feature.name, response, items, aaFirst };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(true); }, ms);
-    const onAbort = () => { clearTimeout(timer); resolve(false); };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
