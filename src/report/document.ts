@@ -1,5 +1,5 @@
 import type { FeatureConfig } from '../config/types.js';
-import { ms } from '../stream/findings.js';
+import { formatMs as ms } from '../output/units.js';
 import type { SeriesSnapshot } from '../stream/series.js';
 import type { FeatureStats } from '../stream/types.js';
 

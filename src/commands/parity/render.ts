@@ -2,10 +2,10 @@ import { boxTable, formatDuration, printJson, renderTable, type Output } from '.
 import type { Style } from '../../output/style.js';
 import type { Writable } from '../../io.js';
 import { describeFlagChange } from '../../stream/flags.js';
-import { ms } from '../../stream/findings.js';
+import { formatMs as ms } from '../../output/units.js';
 import type { MismatchRecord } from '../../stream/match.js';
 import type { EngineSnapshot, FeatureStats } from '../../stream/types.js';
-import { badFrameTotal } from '../../stream/ws-client.js';
+import { badFrameTotal } from '../../stream/ws-types.js';
 import type { ParityReport } from './run.js';
 
 const MAX_DIFFS = 5;

@@ -3,9 +3,9 @@ import type { Config } from '../../config/types.js';
 import { formatDuration } from '../../output/format.js';
 import { packageVersion } from '../../package.js';
 import { featureNumbers, thresholdRows, type ReportDocument, type ReportFeature } from '../../report/document.js';
-import { ms } from '../../stream/findings.js';
+import { formatMs as ms } from '../../output/units.js';
 import type { SeriesSnapshot } from '../../stream/series.js';
-import { badFrameTotal } from '../../stream/ws-client.js';
+import { badFrameTotal } from '../../stream/ws-types.js';
 import { featureResultText, verdictLine } from './render.js';
 import type { ParityReport } from './run.js';
 

@@ -2,7 +2,7 @@ import type { Config } from '../../config/types.js';
 import { formatDuration } from '../../output/format.js';
 import { packageVersion } from '../../package.js';
 import { featureNumbers, thresholdRows, type ReportDocument, type ReportFeature, type ReportSession } from '../../report/document.js';
-import { ms } from '../../stream/findings.js';
+import { formatMs as ms } from '../../output/units.js';
 import type { SeriesSnapshot } from '../../stream/series.js';
 import type { EngineSnapshot } from '../../stream/types.js';
 import { itemText, MARK, verdictText } from './render.js';
