@@ -83,7 +83,7 @@ export function missedBeats(iv: IntervalSummary, setAside: number, th: Threshold
   };
 }
 
-export const ms = (v: number): string => formatMs(v);
+const ms = (v: number): string => formatMs(v);
 const pct = formatRate;
 
 function show(v: unknown): string {
