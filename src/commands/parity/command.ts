@@ -48,7 +48,7 @@ Examples:
   jsonOption(cmd, 'one summary document at the end');
   cmd.action(action(io, setExit, async (ctx, features) => {
     const { runParity } = await import('./run.js');
-    const { printParity, LiveView } = await import('./render.js');
+    const { printParity, printEvent, LiveView } = await import('./render.js');
     const o = ctx.opts as unknown as ParityOptions;
     const html = o.report ? await (await import('../../report/write.js')).reportTarget(ctx.io.cwd, o.report) : null;
     const live = LiveView.forOutput(ctx.out);
@@ -57,6 +57,7 @@ Examples:
       onTick: live ? (s) => live.draw(s) : undefined,
       note: (text) => { live?.clear(); ctx.io.stderr.write(`${text}\n`); },
       series: html ? (s) => { series = s; } : undefined,
+      event: (e) => printEvent(ctx.out, e),
     });
     live?.clear();
     const code = printParity(ctx.out, report);

@@ -4,9 +4,9 @@ import type { Writable } from '../../io.js';
 import { describeFlagChange } from '../../stream/flags.js';
 import { formatMs as ms } from '../../output/units.js';
 import type { MismatchRecord } from '../../stream/match.js';
-import type { EngineSnapshot, FeatureStats } from '../../stream/types.js';
+import type { EngineSnapshot, FeatureStats, StreamEvent } from '../../stream/types.js';
 import { badFrameTotal } from '../../stream/ws-types.js';
-import type { ParityReport } from './run.js';
+import { eventLine, type ParityReport } from './run.js';
 
 const MAX_DIFFS = 5;
 
@@ -151,4 +151,9 @@ export function printParity(out: Output, r: ParityReport): number {
   w.write(`\n${verdict}${r.stoppedBy === 'interrupted' ? s.dim(' (interrupted)') : ''}\n`);
   if (r.eventsFile) out.io.stderr.write(`events written to ${r.eventsFile}\n`);
   return r.exitCode;
+}
+
+/** `--events -`: one event as an NDJSON line on stdout, as it happens (the summary follows at the end). */
+export function printEvent(out: Output, e: StreamEvent): void {
+  out.io.stdout.write(eventLine(e));
 }

@@ -57,6 +57,8 @@ export interface ParityHooks {
   note?: (text: string) => void;
   /** The run over time, at the end (asking for it makes the engine keep it: --report). */
   series?: (s: SeriesSnapshot) => void;
+  /** `--events -`: every event as it happens, for the renderer to print (NDJSON on stdout). */
+  event?: (e: StreamEvent) => void;
 }
 
 function resolveFeatures(config: Config, names: string[]): FeatureConfig[] {
@@ -71,6 +73,11 @@ function resolveFeatures(config: Config, names: string[]): FeatureConfig[] {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** One event as the --events line (NDJSON): its time as ISO, then the event's fields. */
+export function eventLine(e: StreamEvent): string {
+  return JSON.stringify({ time: iso(e.at), ...e }) + '\n';
+}
 
 function sessionSummary(s: SessionSnapshot): ParitySession {
   return {
@@ -109,7 +116,7 @@ export async function runParity(ctx: CommandContext, names: string[], o: ParityO
 
   let sink: EventsSink;
   try {
-    sink = await eventsSink(engine, o.events, io);
+    sink = await eventsSink(engine, o.events, io, hooks.event);
   } catch (err) {
     await metrics?.close();
     throw err;
@@ -205,11 +212,10 @@ function unreachable(config: Config, contact: { wsError?: string | null; restErr
 
 interface EventsSink { stream: WriteStream | null; path: string | null }
 
-/** --events: every event as one JSON line, to stdout ("-") or appended to a file (opened before the run starts). */
-async function eventsSink(engine: Engine, events: string | undefined, io: CommandContext['io']): Promise<EventsSink> {
+/** --events: every event as one JSON line, to the renderer ("-", stdout) or appended to a file (opened before the run starts). */
+async function eventsSink(engine: Engine, events: string | undefined, io: CommandContext['io'], print: ParityHooks['event']): Promise<EventsSink> {
   if (events === '-') {
-    // NDJSON on stdout, as it happens (the summary follows at the end).
-    engine.onAny((e: StreamEvent) => { io.stdout.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+    if (print) engine.onAny(print);
     return { stream: null, path: null };
   }
   if (!events) return { stream: null, path: null };
@@ -220,7 +226,7 @@ async function eventsSink(engine: Engine, events: string | undefined, io: Comman
   } catch (err) {
     throw new UsageError(`cannot write events to ${path}: ${(err as Error).message}`, 'check the path given with --events');
   }
-  engine.onAny((e: StreamEvent) => { file.write(JSON.stringify({ time: iso(e.at), ...e }) + '\n'); });
+  engine.onAny((e: StreamEvent) => { file.write(eventLine(e)); });
   return { stream: file, path };
 }
 
