@@ -62,7 +62,7 @@ export const register: Register = (program: Command, io, setExit) => {
 /** Options to run options, the run with its progress and notes, then the report, JUnit, JSON and HTML. */
 async function verifyAction(ctx: CommandContext, features: string[]): Promise<number> {
   const { runVerify } = await import('./run.js');
-  const { printVerify, progressLine, progressWriter } = await import('./render.js');
+  const { printVerify, progressLine, progressWriter, startedLine } = await import('./render.js');
   const o = ctx.opts as {
     sessions: number; sessionLength?: number; maxWait?: number; speed: number; shadow?: boolean; junit?: string;
     json?: boolean | string; actor?: string; recordTimeout: number; color?: boolean; jitter?: number; keepGoing?: boolean; report?: string;
@@ -92,11 +92,9 @@ async function verifyAction(ctx: CommandContext, features: string[]): Promise<nu
     metrics: o.metrics,
     metricsHold: o.metricsHold,
   }, {
-    started: (i) => ctx.io.stderr.write(
-      `verify: watching ${i.features.join(', ')} on ${i.url} until ${i.sessions} complete ${i.mode === 'market' ? `${i.market} market session${i.sessions === 1 ? '' : 's'}` : `window${i.sessions === 1 ? '' : 's'}`} (Ctrl-C stops early)\n`,
-    ),
+    started: (i) => bar.note(startedLine(i)),
     progress: out.progress ? (p) => bar.show(progressLine(p, ctx.config.market.country)) : undefined,
-    note: (text) => { bar.clear(); ctx.io.stderr.write(`${text}\n`); },
+    note: (text) => bar.note(text),
     series: html ? (s, snap) => { series = { s, snap }; } : undefined,
   }).finally(() => bar.clear());
   const code = await printVerify(out, report, { jsonFile, junitFile: o.junit });

@@ -1,6 +1,7 @@
 import { formatDuration, jsonDocument, printJson, warn, type Output } from '../../output/format.js';
 import { CHECKS, count, type CheckResult, type ItemStatus, type Verdict } from '../../checklist/items.js';
 import type { Progress, VerifyReport } from './run.js';
+import type { VerifyHooks } from './types.js';
 
 /**
  * The runbook's step 3.3 checklist, ticked: `[x]` passed, `[ ]` failed, `[?]` not enough
@@ -101,10 +102,24 @@ export function progressLine(p: Progress, market: string | null): string {
   return `${where} · ${formatDuration(p.elapsedMs)} · ${count(p.messages)} msgs · ${count(p.mismatches)} mismatches`;
 }
 
-/** Rewrites one line on a TTY stderr; `clear()` before anything else is printed. */
-export function progressWriter(out: Output): { show(text: string): void; clear(): void } {
+type StartInfo = Parameters<NonNullable<VerifyHooks['started']>>[0];
+
+/** What verify says on stderr as it starts watching. */
+export function startedLine(i: StartInfo): string {
+  const what = i.mode === 'market'
+    ? `${i.market} market session${i.sessions === 1 ? '' : 's'}`
+    : `window${i.sessions === 1 ? '' : 's'}`;
+  return `verify: watching ${i.features.join(', ')} on ${i.url} until ${i.sessions} complete ${what} (Ctrl-C stops early)`;
+}
+
+/** Rewrites one line on a TTY stderr; `note()` clears it before a line of its own. */
+export function progressWriter(out: Output): { show(text: string): void; clear(): void; note(text: string): void } {
   let shown = false;
   return {
+    note(text) {
+      this.clear();
+      out.io.stderr.write(`${text}\n`);
+    },
     show(text) {
       out.io.stderr.write(`\r\x1b[2K${out.errStyle.dim(text)}`);
       shown = true;
