@@ -12,6 +12,7 @@ import { openStore } from '../src/store/index.js';
 import type { FlagStore } from '../src/store/types.js';
 import { runCli } from './support/cli.js';
 import { TestRedis, uniquePrefix } from './support/redis.js';
+import { waitFor } from './support/wait.js';
 import { defaultConfig } from './sim-support.js';
 
 /**
@@ -355,7 +356,7 @@ describe('output and usage', () => {
       const began = Date.now();
       const running = main(['doctor', '--url', sim.url, '--ws-url', `ws://127.0.0.1:${port}/ws/`, '--redis', redis.url, '--prefix', prefix, '--timeout', '30s'], io);
       // Once the handshake is pending on the silent server, interrupt.
-      while (sockets.size === 0) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => sockets.size > 0, 10_000, 'the handshake on the silent server');
       ctrlC.abort();
       expect(await running).toBe(130);
       expect(Date.now() - began).toBeLessThan(10_000);

@@ -1,9 +1,8 @@
-import { closeRecordOf, errorMessageOf, heartbeatFlags } from './side-messages.js';
 import { type FeatureRuntime, type KeyState } from './scope.js';
 import { flatten, compareFlat, keyOf, type StalenessResult } from './match.js';
 import { type PollResult } from './rest-poller.js';
 import { WsClient, type WsMessage } from './ws-client.js';
-import { EngineState, MAX_CLOSES, MAX_KEYS, SIDE_TYPES } from './engine-state.js';
+import { EngineState, MAX_CLOSES, MAX_KEYS } from './engine-state.js';
 
 /** The intake: WS frames (with the heartbeat, error_message and pong on the side) and REST polls, into the engine's state. */
 export abstract class EngineIntake extends EngineState {
@@ -18,8 +17,8 @@ export abstract class EngineIntake extends EngineState {
     });
     ws.on('close', (e) => {
       if (e.wasOpen) this.downSince = e.at;
-      if (e.wasOpen && this.running) {
-        const rec = closeRecordOf(e, this.lastFrame);
+      const rec = this.running ? this.tally.close(e) : null;
+      if (rec) {
         this.eachScope((s) => {
           s.conn.closes.push(rec);
           if (s.conn.closes.length > MAX_CLOSES) s.conn.closes.shift();
@@ -62,21 +61,12 @@ export abstract class EngineIntake extends EngineState {
   protected onMessage(m: WsMessage): void {
     const at = m.at;
     // Streams come in runs of one type: remember the last lookup instead of hashing each time.
-    let ts = this.last.ts;
     let rt = this.last.rt;
-    if (!ts || ts.type !== m.type) {
-      ts = this.types.get(m.type);
+    if (this.last.type !== m.type) {
       rt = this.byType.get(m.type);
-      if (!ts) {
-        ts = { type: m.type, count: 0, firstAt: at, lastAt: at, feature: rt?.cfg.name ?? null };
-        this.types.set(m.type, ts);
-      }
-      this.last = { ts, rt };
+      this.last = { type: m.type, rt };
     }
-    ts.count += 1;
-    ts.lastAt = at;
-    this.lastFrame.type = m.type;
-    this.lastFrame.at = at;
+    this.tally.frame(m.type, at);
     const data = m.data;
     // Sessions first, so the message that opens a session lands in it.
     if (m.type === this.statusType && this.market) this.applySessionChange(this.market.onStatus(data, at), at);
@@ -117,20 +107,17 @@ export abstract class EngineIntake extends EngineState {
   }
 
   protected onSideMessage(m: WsMessage): void {
-    if (m.type === 'heartbeat') {
-      this.heartbeats += 1;
-      const next = heartbeatFlags(m.data);
-      if (next) {
-        const previous = this.heartbeatFlags;
-        this.heartbeatFlags = next;
-        if (!previous || Object.keys(next).some((k) => next[k] !== previous[k])) {
-          this.fire({ type: 'backend-flags', at: m.at, flags: { ...next }, previous: previous ? { ...previous } : null });
-        }
+    const previous = this.tally.heartbeat.flags;
+    const side = this.tally.side(m);
+    if (side?.kind === 'heartbeat') {
+      const next = side.flags;
+      if (next && (!previous || Object.keys(next).some((k) => next[k] !== previous[k]))) {
+        this.fire({ type: 'backend-flags', at: m.at, flags: { ...next }, previous: previous ? { ...previous } : null });
       }
       return;
     }
-    if (m.type === 'error_message') {
-      const { message, code } = errorMessageOf(m.data);
+    if (side?.kind === 'error_message') {
+      const { message, code } = side;
       this.eachScope((s) => {
         s.conn.errorMessages += 1;
         if (s.conn.errorSamples.length < 5) s.conn.errorSamples.push({ at: m.at, message, code });
@@ -139,7 +126,7 @@ export abstract class EngineIntake extends EngineState {
       return;
     }
     // Types of configured features that are not being watched belong to someone.
-    if (SIDE_TYPES.has(m.type) || m.type === this.statusType || this.configuredTypes.has(m.type)) return;
+    if (side?.kind === 'pong' || m.type === this.statusType || this.configuredTypes.has(m.type)) return;
     if (!this.unknownTypes.has(m.type)) {
       this.unknownTypes.add(m.type);
       this.fire({ type: 'unknown-type', at: m.at, wsType: m.type });

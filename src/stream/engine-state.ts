@@ -10,6 +10,7 @@ import { FixedSessions, MarketSessions, type SessionChange, type SessionInfo } f
 import { BucketArena, intervalLimits, IntervalStats, LoopStalls, type IntervalKind } from './stats.js';
 import type { DriftKind, StreamEvent, StreamEventType, TypeStats } from './types.js';
 import { WsClient } from './ws-client.js';
+import { WsTally } from './ws-intake.js';
 
 export interface EngineOptions {
   config: Config;
@@ -44,7 +45,6 @@ export interface EngineOptions {
 
 export type Listener<K extends StreamEventType> = (e: Extract<StreamEvent, { type: K }>) => void;
 
-export const SIDE_TYPES = new Set(['heartbeat', 'error_message', 'pong']);
 /** Server closes kept per scope for the close diagnosis (closes.ts). */
 export const MAX_CLOSES = 50;
 /** Stream keys tracked per feature (each costs a histogram of ~8 KB). */
@@ -62,10 +62,13 @@ export abstract class EngineState extends EventEmitter {
   protected readonly opts: EngineOptions;
   protected readonly runtimes: FeatureRuntime[];
   protected readonly byType = new Map<string, FeatureRuntime>();
-  protected readonly types = new Map<string, TypeStats>();
+  /** What arrived on the socket: each type (with the feature that claims it), the heartbeat, error_message and the closes (ws-intake.ts). */
+  protected readonly tally = new WsTally<TypeStats>(
+    (type, at) => ({ type, count: 0, firstAt: at, lastAt: at, feature: this.byType.get(type)?.cfg.name ?? null }), MAX_CLOSES);
   protected readonly unknownTypes = new Set<string>();
   protected readonly configuredTypes: Set<string>;
-  protected last: { ts: TypeStats | undefined; rt: FeatureRuntime | undefined } = { ts: undefined, rt: undefined };
+  /** The last message's type and the feature runtime it picked: streams come in runs of one type. */
+  protected last: { type: string | null; rt: FeatureRuntime | undefined } = { type: null, rt: undefined };
   /** Someone listens to interval events (kept current instead of asking per message). */
   protected wantsIntervalEvents = false;
   protected ws: WsClient | null = null;
@@ -82,11 +85,7 @@ export abstract class EngineState extends EventEmitter {
   protected running = false;
   protected readonly gaps: { from: number; to: number }[] = [];
   protected downSince: number | null = null;
-  protected heartbeats = 0;
   protected readonly stalls = new LoopStalls();
-  protected heartbeatFlags: Record<string, boolean> | null = null;
-  /** The last frame's type and arrival: what was in flight when the server closed the socket. */
-  protected lastFrame: { type: string | null; at: number } = { type: null, at: 0 };
   protected lastReconnect: { gapMs: number; missed: number } | null = null;
   /** The run over time, when `series` was asked for. */
   readonly series: RunSeries | null;

@@ -111,7 +111,7 @@ export class Engine extends EngineIntake {
     if (this.fixed) this.applySessionChanges(this.fixed.tick(now));
     const keep = this.opts.keepMismatches ?? 20;
     for (const rt of this.runtimes) {
-      const { decisions, schema, stale } = rt.matcher.decide(now, this.inGap, this.lastFrame.at);
+      const { decisions, schema, stale } = rt.matcher.decide(now, this.inGap, this.tally.lastFrame.at);
       for (const d of decisions) {
         this.series?.decision(rt.idx, d);
         this.eachScope((s) => {
@@ -155,7 +155,7 @@ export class Engine extends EngineIntake {
   snapshot(): EngineSnapshot {
     const at = Date.now();
     const wsStats = this.ws?.stats() ?? null;
-    const expectedTypesMissing = this.features.flatMap((f) => f.wsTypes).filter((t) => !this.types.has(t));
+    const expectedTypesMissing = this.features.flatMap((f) => f.wsTypes).filter((t) => !this.tally.types.has(t));
     const overall = scopeSnapshot(this.runtimes, this.overall, at, true, this.opts.maxMismatchRate);
     return {
       startedAt: this.startedAt,
@@ -179,11 +179,11 @@ export class Engine extends EngineIntake {
         bytes: wsStats?.bytes ?? 0,
         badFrames: wsStats?.badFrames ?? { binary: 0, invalidUtf8: 0, nonJson: 0, noType: 0, samples: [] },
         lastFrameAt: wsStats?.lastFrameAt ?? null,
-        heartbeats: this.heartbeats,
+        heartbeats: this.tally.heartbeat.count,
         clientStalls: { count: this.stalls.count, totalMs: this.stalls.totalMs, maxMs: this.stalls.maxMs },
-        heartbeatFlags: this.heartbeatFlags,
+        heartbeatFlags: this.tally.heartbeat.flags,
       },
-      types: [...this.types.values()].map((t) => ({ ...t })).sort((a, b) => a.type.localeCompare(b.type)),
+      types: [...this.tally.types.values()].map((t) => ({ ...t })).sort((a, b) => a.type.localeCompare(b.type)),
       expectedTypesMissing,
       unknownTypes: [...this.unknownTypes].sort(),
       overall,

@@ -1,9 +1,13 @@
 import type { Config, FeatureConfig } from '../../../config/types.js';
+import { untilAborted } from '../../../abort.js';
 import { diagnoseCloses, type CloseDiagnosis, type CloseRecord } from '../../../stream/closes.js';
-import { closeRecordOf, errorMessageOf, heartbeatFlags } from '../../../stream/side-messages.js';
 import { WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
+import { WsTally, type Seen, type SideMessage } from '../../../stream/ws-intake.js';
 
-/** doctor's look at the socket: one connection watched until every type, a heartbeat and a pong arrived (checks/ws.ts judges it). */
+/**
+ * doctor's look at the socket: one connection watched until every type, a heartbeat and a pong
+ * arrived, tallied by the same intake as the engine's (stream/ws-intake.ts); checks/ws.ts judges it.
+ */
 
 /**
  * Added to "two intervals" before a first message counts as late: timers and the event loop
@@ -13,7 +17,7 @@ export const ARRIVAL_GRACE_MS = 250;
 /** Protocol and WS pings while watching; the first goes out one interval after the handshake. */
 export const PING_EVERY_MS = 250;
 
-export interface Seen { count: number; firstAt: number; lastAt: number }
+export type { Seen };
 
 export interface WsObservation {
   url: string;
@@ -75,93 +79,94 @@ function parseTimestamp(v: unknown): number | null {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/**
- * One connection, no reconnect: watch until every expected type, a heartbeat and a pong
- * have arrived, or until the window ends. Never throws for what a server does wrong.
- */
-export function observeWs(plan: WsPlan): Promise<WsObservation> {
-  const { config, until, signal } = plan;
-  const startedAt = Date.now();
-  const byType = featureOfType(config);
-  const waitFor = awaited(config);
-  const client = new WsClient({
-    url: config.backend.wsUrl,
-    token: config.backend.token,
-    tokenIn: config.backend.tokenIn,
-    handshakeTimeoutMs: Math.max(100, Math.min(config.backend.timeoutMs, until - startedAt)),
+type Own = Pick<WsObservation, 'openedAt' | 'handshakeMs' | 'clock'>;
+
+/** The client doctor watches with: pings often, never gives up on a silent socket, reconnects after a server's close. */
+function wsClientFor(plan: WsPlan, startedAt: number): WsClient {
+  const { backend } = plan.config;
+  const windowMs = plan.until - startedAt;
+  return new WsClient({
+    url: backend.wsUrl,
+    token: backend.token,
+    tokenIn: backend.tokenIn,
+    handshakeTimeoutMs: Math.max(100, Math.min(backend.timeoutMs, windowMs)),
     pingIntervalMs: PING_EVERY_MS,
     // A missing WS pong is reported, not acted on: the socket stays up for the whole window.
-    pongTimeoutMs: Math.max(1_000, until - startedAt + 1_000),
-    staleAfterMs: Math.max(1_000, until - startedAt + 1_000),
+    pongTimeoutMs: Math.max(1_000, windowMs + 1_000),
+    staleAfterMs: Math.max(1_000, windowMs + 1_000),
     // A server that closes the socket is given another (backed off) try, so a close that
     // repeats (a consumer that raises on every broadcast of a type) shows as the loop it is.
     reconnect: true,
     backoff: { initialMs: Math.max(50, 250 / plan.speed), maxMs: Math.max(500, 2_000 / plan.speed) },
   });
-  const obs = newObservation(client, startedAt);
-  let last: { type: string | null; at: number } = { type: null, at: 0 };
-  const satisfied = () =>
-    obs.openedAt !== null
-    && Date.now() - obs.openedAt >= plan.minWatchMs
-    && obs.closes.length === 0
-    && obs.heartbeat.seen !== null
-    && client.stats().rtt.protocol.count > 0
-    && waitFor.every((f) => f.wsTypes.some((t) => obs.types.has(t)));
-
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', finish);
-      obs.endedAt = Date.now();
-      obs.stats = client.stats();
-      obs.closeDiagnosis = closeDiagnosisOf(obs, config, plan.speed);
-      if (obs.openedAt === null && obs.stats.lastHandshakeStatus === null && obs.stats.lastClose === null) obs.noAnswer = true;
-      void client.stop().then(() => resolve(obs));
-    };
-    const timer = setTimeout(finish, Math.max(0, until - Date.now()));
-    signal.addEventListener('abort', finish, { once: true });
-
-    // WsClient re-emits socket errors as events: without a listener an 'error' event would throw.
-    client.on('error', () => {});
-    client.on('open', (e) => { obs.openedAt ??= e.at; obs.handshakeMs ??= e.handshakeMs; });
-    client.on('close', (e) => {
-      if (done) return;
-      if (e.wasOpen) {
-        obs.closedByServer ??= { code: e.code, reason: e.reason, at: e.at };
-        obs.closes.push(closeRecordOf(e, last));
-      }
-      // Credentials refused, or a socket that never opened: reconnecting shows nothing more.
-      if (client.authFailed || !e.wasOpen) finish();
-    });
-    client.on('pong', () => { if (satisfied()) finish(); });
-    client.on('message', (m: WsMessage) => {
-      last = { type: m.type, at: m.at };
-      recordMessage(obs, m, byType);
-      if (satisfied()) finish();
-    });
-    client.start();
-  });
 }
 
-function newObservation(client: WsClient, startedAt: number): WsObservation {
+/**
+ * One connection (tried again after a server's close): watch until every expected type, a
+ * heartbeat and a pong have arrived, or until the window ends or Ctrl-C. Never throws for
+ * what a server does wrong.
+ */
+export async function observeWs(plan: WsPlan): Promise<WsObservation> {
+  const { config } = plan;
+  const startedAt = Date.now();
+  const client = wsClientFor(plan, startedAt);
+  const tally = new WsTally();
+  const byType = featureOfType(config);
+  const waitFor = awaited(config);
+  // What doctor keeps beside the tally: the first open, and the backend's clock.
+  const own: Own = { openedAt: null, handshakeMs: null, clock: { heartbeat: null, payload: null, samples: 0 } };
+  // Aborted once there is nothing more to wait for: everything arrived, or nothing more can.
+  const done = new AbortController();
+  const satisfied = () =>
+    own.openedAt !== null
+    && Date.now() - own.openedAt >= plan.minWatchMs
+    && tally.closes.length === 0
+    && tally.heartbeat.count > 0
+    && client.stats().rtt.protocol.count > 0
+    && waitFor.every((f) => f.wsTypes.some((t) => tally.types.has(t)));
+
+  // WsClient re-emits socket errors as events: without a listener an 'error' event would throw.
+  client.on('error', () => {});
+  client.on('open', (e) => { own.openedAt ??= e.at; own.handshakeMs ??= e.handshakeMs; });
+  client.on('close', (e) => {
+    if (done.signal.aborted) return;
+    tally.close(e);
+    // Credentials refused, or a socket that never opened: reconnecting shows nothing more.
+    if (client.authFailed || !e.wasOpen) done.abort();
+  });
+  client.on('pong', () => { if (satisfied()) done.abort(); });
+  client.on('message', (m: WsMessage) => {
+    if (done.signal.aborted) return;
+    sampleClock(own.clock, m, tally.message(m), byType);
+    if (satisfied()) done.abort();
+  });
+  client.start();
+  await untilAborted(AbortSignal.any([plan.signal, done.signal]), Math.max(0, plan.until - Date.now()));
+  done.abort();
+  const obs = observationOf(tally, client, startedAt, own);
+  obs.closeDiagnosis = closeDiagnosisOf(obs, config, plan.speed);
+  await client.stop();
+  return obs;
+}
+
+/** What the tally and the client saw, as the checks read it (copied: the client's own close comes after). */
+function observationOf(tally: WsTally, client: WsClient, startedAt: number, own: Own): WsObservation {
+  const stats = client.stats();
+  const first = tally.closes[0];
+  const hb = tally.heartbeat;
   return {
-    url: client.stats().url,
+    url: stats.url,
     startedAt,
-    endedAt: startedAt,
-    openedAt: null,
-    handshakeMs: null,
-    closedByServer: null,
-    closes: [],
+    endedAt: Date.now(),
+    ...own,
+    closedByServer: first ? { code: first.code, reason: first.reason, at: first.at } : null,
+    closes: [...tally.closes],
     closeDiagnosis: null,
-    noAnswer: false,
-    stats: client.stats(),
-    types: new Map(),
-    heartbeat: { seen: null, last: null, flags: null, flagsAt: null },
-    errorMessages: { count: 0, first: null },
-    clock: { heartbeat: null, payload: null, samples: 0 },
+    noAnswer: own.openedAt === null && stats.lastHandshakeStatus === null && stats.lastClose === null,
+    stats,
+    types: new Map(tally.types),
+    heartbeat: { seen: tally.types.get('heartbeat') ?? null, last: hb.last, flags: hb.flags, flagsAt: hb.flagsAt },
+    errorMessages: { count: tally.errors.count, first: tally.errors.first?.message.slice(0, 120) ?? null },
   };
 }
 
@@ -173,35 +178,29 @@ function closeDiagnosisOf(obs: WsObservation, config: Config, speed: number): Ws
   })));
 }
 
-/** The backend's clock against ours: the largest skew of a time stamp the backend makes when it sends. */
-function sampleClock(obs: WsObservation, source: 'heartbeat' | 'payload', ts: unknown, at: number): void {
-  const t = parseTimestamp(ts);
-  if (t === null) return;
-  const skew = t - at;
-  obs.clock.samples += 1;
-  obs.clock[source] = obs.clock[source] === null ? skew : Math.max(obs.clock[source]!, skew);
-}
-
-/** One message: counted by type; a heartbeat (its data, the flags it reports), an error_message, or a payload's clock. */
-function recordMessage(obs: WsObservation, m: WsMessage, byType: Map<string, FeatureConfig>): void {
-  const seen = obs.types.get(m.type);
-  if (seen) { seen.count += 1; seen.lastAt = m.at; } else obs.types.set(m.type, { count: 1, firstAt: m.at, lastAt: m.at });
-  const data = isObject(m.data) ? m.data : null;
-  if (m.type === 'heartbeat') {
-    obs.heartbeat.seen = obs.types.get('heartbeat')!;
-    obs.heartbeat.last = data;
-    if (data) sampleClock(obs, 'heartbeat', data.timestamp, m.at);
-    const flags = data ? heartbeatFlags(data) : null;
-    if (flags) {
-      obs.heartbeat.flags = flags;
-      obs.heartbeat.flagsAt = m.at;
-    }
-  } else if (m.type === 'error_message') {
-    obs.errorMessages.count += 1;
-    obs.errorMessages.first ??= errorMessageOf(m.data).message.slice(0, 120);
+/**
+ * The backend's clock against ours: the largest skew of a time stamp the backend makes when
+ * it sends, a heartbeat's or a periodic payload's stamped when it is made (not a bar's minute).
+ */
+function sampleClock(clock: WsObservation['clock'], m: WsMessage, side: SideMessage | null, byType: Map<string, FeatureConfig>): void {
+  let source: 'heartbeat' | 'payload';
+  let ts: unknown;
+  if (side?.kind === 'heartbeat') {
+    if (!side.data) return;
+    source = 'heartbeat';
+    ts = side.data.timestamp;
+  } else if (side?.kind === 'error_message') {
+    return;
   } else {
     const f = byType.get(m.type);
-    // Only a payload stamped when it is made says what time the backend thinks it is (not a bar's minute).
-    if (f && data && f.cadence === 'periodic' && f.versionField === 'timestamp') sampleClock(obs, 'payload', data.timestamp, m.at);
+    const data = m.data as Record<string, unknown> | null;
+    if (!f || !isObject(data) || f.cadence !== 'periodic' || f.versionField !== 'timestamp') return;
+    source = 'payload';
+    ts = data.timestamp;
   }
+  const t = parseTimestamp(ts);
+  if (t === null) return;
+  const skew = t - m.at;
+  clock.samples += 1;
+  clock[source] = clock[source] === null ? skew : Math.max(clock[source]!, skew);
 }
