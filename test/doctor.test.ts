@@ -337,6 +337,21 @@ describe('output and usage', () => {
     expect(stderr).toBe('');
   });
 
+  it('on a terminal stderr: one line says how long the run may take (the bound --timeout sets)', async () => {
+    let stderr = '';
+    const io: IO = {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => { stderr += s; return true; } },
+      stdoutIsTTY: false,
+      stderrIsTTY: true,
+      env: { NO_COLOR: '1' },
+      cwd: '/',
+      interrupted: new AbortController().signal,
+    };
+    await main(['doctor', '--url', sim.url, '--redis', redis.url, '--prefix', prefix, '--speed', String(SPEED), '--timeout', '2s'], io);
+    expect(stderr.split('\n')[0]).toBe('doctor: checking for up to 2s (sooner once every message type, a heartbeat and a pong have arrived)');
+  });
+
   it('Ctrl-C: stops watching at once, prints what it has, exits 130', async () => {
     const sockets = new Set<Socket>();
     const silent = createServer((sock) => { sockets.add(sock); sock.on('error', () => {}); });

@@ -23,8 +23,10 @@ Examples:
   jsonOption(cmd, 'every check');
   cmd.action(action(io, setExit, async (ctx) => {
     const { runDoctor } = await import('./run.js');
-    const { printDoctor } = await import('./render.js');
-    const report = await runDoctor(ctx, { timeoutMs: ctx.opts.timeout as number | undefined, speed: ctx.opts.speed as number });
+    const { printDoctor, printDoctorStart } = await import('./render.js');
+    const report = await runDoctor(ctx, { timeoutMs: ctx.opts.timeout as number | undefined, speed: ctx.opts.speed as number }, {
+      started: (ms) => printDoctorStart(ctx.out, ms),
+    });
     printDoctor(ctx.out, report);
     if (report.interrupted) return ExitCode.INTERRUPTED;
     return report.summary.fail > 0 ? ExitCode.FAILED : ExitCode.OK;

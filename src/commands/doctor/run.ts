@@ -1,7 +1,6 @@
 import type { CommandContext } from '../context.js';
 import type { Config } from '../../config/types.js';
 import { redactUrl } from '../../config/load.js';
-import { formatDuration, note } from '../../output/format.js';
 import { RestClient } from '../../stream/rest-poller.js';
 import { checkClock } from './checks/clock.js';
 import { checkConfig } from './checks/config.js';
@@ -18,6 +17,12 @@ export interface DoctorOptions {
   speed: number;
 }
 
+/** For the person at the terminal: the command wires it to render.ts. */
+export interface DoctorHooks {
+  /** The run starts, bounded by `timeoutMs`. */
+  started?(timeoutMs: number): void;
+}
+
 const MIN_DEFAULT_TIMEOUT_MS = 3_000;
 const MAX_DEFAULT_TIMEOUT_MS = 120_000;
 /** Handshake, first REST answers and slack for a loaded machine, on top of two intervals. */
@@ -29,8 +34,8 @@ export function defaultTimeoutMs(config: Config, speed: number): number {
   return Math.round(Math.min(MAX_DEFAULT_TIMEOUT_MS, Math.max(MIN_DEFAULT_TIMEOUT_MS, (2 * longest) / speed + MARGIN_MS)));
 }
 
-export async function runDoctor(ctx: CommandContext, opts: DoctorOptions): Promise<DoctorReport> {
-  const { config, io, out } = ctx;
+export async function runDoctor(ctx: CommandContext, opts: DoctorOptions, hooks: DoctorHooks = {}): Promise<DoctorReport> {
+  const { config, io } = ctx;
   const startedAt = Date.now();
   const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs(config, opts.speed);
   // Keep a slice of the budget for closing sockets and printing: the run as a whole stays within --timeout.
@@ -46,9 +51,7 @@ export async function runDoctor(ctx: CommandContext, opts: DoctorOptions): Promi
     timeoutMs: Math.min(config.backend.timeoutMs, timeoutMs),
     connections: config.features.length + 1,
   });
-  if (out.progress) {
-    note(out, out.errStyle.dim(`doctor: checking for up to ${formatDuration(timeoutMs)} (sooner once every message type, a heartbeat and a pong have arrived)`));
-  }
+  hooks.started?.(timeoutMs);
   try {
     const [redis, restResult, ws] = await Promise.all([
       checkRedis(config, io.env, until),
