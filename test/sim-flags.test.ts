@@ -133,8 +133,8 @@ describe('simulate: the command', () => {
       expect(code).toBe(0);
       // Prompt, as a supervisor sees it: well inside `docker stop`'s 10 s before its SIGKILL,
       // and under the 5 s of Node's HTTP keep-alive, which a shutdown that waited for idle
-      // connections would sit out. It takes about a tenth of a second here; 3 s leaves a
-      // loaded 2-core machine room (the CLI's own grace after the work is done is 0.5 s).
+      // connections would sit out. It took 30-70 ms here; 3 s leaves a loaded 2-core machine
+      // room (the CLI's own grace for a handle left open after the work is done is 0.5 s).
       expect(ms).toBeLessThan(3_000);
       expect(proc.stderr()).toContain('stopped after');
     }

@@ -209,8 +209,8 @@ describe('simulate: WebSocket stream', () => {
     await s.close();
     await c.until(() => c.closeCode !== null, 5_000, 'client closed');
     // Terminated, not waited for: a close that waited would sit out ws's closing handshake
-    // (30 s for a client that does not answer) or Node's HTTP keep-alive (5 s). It takes a few
-    // ms here; 3 s leaves a loaded 2-core machine room and stays under both.
+    // (30 s for a client that does not answer) or Node's HTTP keep-alive (5 s); 3 s stays
+    // under both and leaves a loaded 2-core machine room.
     expect(performance.now() - t).toBeLessThan(3_000);
     // The port is free: nothing answers there any more (refused, not a timeout).
     await expect(fetch(s.url + '/healthz', { signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
