@@ -3,7 +3,7 @@ import { openStore } from '../src/store/index.js';
 import type { FlagStore } from '../src/store/types.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { runCli } from './support/cli.js';
-import { freePort, TestRedis, uniquePrefix } from './support/redis.js';
+import { refusedPort, TestRedis, uniquePrefix } from './support/redis.js';
 import { Collector, defaultConfig, getJson, spawnSimulate } from './sim-support.js';
 
 let redis: TestRedis;
@@ -88,18 +88,21 @@ describe('simulate: flags from the real store', () => {
 });
 
 describe('simulate: the command', () => {
-  it('listens, prints where, and exits 0 on Ctrl-C', async () => {
-    const port = await freePort();
+  it('listens on the port the system gives for --port 0, prints where, and exits 0 on Ctrl-C', async () => {
     const prefix = uniquePrefix('simcli');
-    const res = await runCli(['simulate', '--port', String(port), '--speed', '10', '--seed', '5', '--redis', redis.url, '--prefix', prefix], { interruptOn: 'simulating on', timeoutMs: 15_000 });
+    const res = await runCli(['simulate', '--port', '0', '--speed', '10', '--seed', '5', '--redis', redis.url, '--prefix', prefix], { interruptOn: 'simulating on', timeoutMs: 15_000 });
+    // The port it bound, read back from what it printed: a real one, not the 0 it was given.
+    const port = Number(/^simulating on http:\/\/127\.0\.0\.1:(\d+) /m.exec(res.stdout)?.[1]);
+    expect(port, res.stdout).toBeGreaterThan(0);
     expect(res.stdout).toContain(`simulating on http://127.0.0.1:${port} (ws://127.0.0.1:${port}/ws/), speed 10, seed 5, store: ${redis.url}`);
     expect(res.stderr).toContain('stopped after');
     expect(res.code).toBe(0);
   });
 
   it('falls back to the in-process store when Redis is unreachable, and says so in one line', async () => {
-    const dead = await freePort();
-    const res = await runCli(['simulate', '--port', '0', '--redis', `redis://127.0.0.1:${dead}`], { interruptOn: 'simulating on', timeoutMs: 15_000 });
+    const dead = await refusedPort();
+    open.push(dead);
+    const res = await runCli(['simulate', '--port', '0', '--redis', `redis://127.0.0.1:${dead.port}`], { interruptOn: 'simulating on', timeoutMs: 15_000 });
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('store: in-process store');
     const lines = res.stderr.split('\n').filter((l) => /in-process/.test(l));
@@ -107,7 +110,7 @@ describe('simulate: the command', () => {
     expect(lines[0]).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
   });
 
-  it('serves REST and WS from the process, sees `thor-cutover enable`, and stops on SIGTERM within a second', async () => {
+  it('serves REST and WS from the process, sees `thor-cutover enable`, and stops on SIGTERM promptly', async () => {
     const prefix = uniquePrefix('simcli');
     const env = { THOR_CUTOVER_REDIS_URL: redis.url, THOR_CUTOVER_PREFIX: prefix };
     const proc = await spawnSimulate(['--port', '0', '--speed', '10', '--fault', 'drop=intraday:NQ', '--token', 'tok'], env);
@@ -126,8 +129,13 @@ describe('simulate: the command', () => {
       expect(ws.of('intraday_bar').some((f) => f.msg!.data!.symbol === 'NQ')).toBe(false);
     } finally {
       const { code, ms } = await proc.stop('SIGTERM');
+      console.log(`SIGTERM -> simulate exited in ${ms.toFixed(0)} ms`);
       expect(code).toBe(0);
-      expect(ms).toBeLessThan(1_000);
+      // Prompt, as a supervisor sees it: well inside `docker stop`'s 10 s before its SIGKILL,
+      // and under the 5 s of Node's HTTP keep-alive, which a shutdown that waited for idle
+      // connections would sit out. It took 30-70 ms here; 3 s leaves a loaded 2-core machine
+      // room (the CLI's own grace for a handle left open after the work is done is 0.5 s).
+      expect(ms).toBeLessThan(3_000);
       expect(proc.stderr()).toContain('stopped after');
     }
   });

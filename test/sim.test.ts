@@ -120,24 +120,25 @@ describe('simulate: WebSocket stream', () => {
         const { body } = await getJson(s.url + f.restPath);
         rest[f.name]!.push(...(Array.isArray(body) ? body : [body]).map((item) => ({ at, item })));
       }
-      await sleep(60);
+      await sleep(60); // the pace of the reads, not a wait for anything
     }
-    await sleep(300); // the last REST reads' WS copies are in flight
-    let compared = 0;
-    for (const f of config.features) {
-      const frames = c.of(f.wsTypes[0]!);
-      const ws = frames.map((m) => m.msg!.data!);
-      // The state at start-up is served by REST but was never broadcast (no job had run yet).
-      for (const { item } of rest[f.name]!.filter((r) => frames.length && r.at > frames[0]!.at)) {
-        // Matched on the key and the version (timestamp): REST reads the state the last WS message carried.
-        const same = ws.filter((w) => f.key.every((k) => w[k] === item[k]) && w.timestamp === item.timestamp);
-        compared += 1;
-        // intraday: the forming bar is re-sent under the same key; REST equals one of those sends.
-        expect(same.some((w) => JSON.stringify(w) === JSON.stringify(item)), `${f.name} ${JSON.stringify(item)}`).toBe(true);
-      }
-      expect(ws.length, f.name).toBeGreaterThan(0);
-    }
-    expect(compared).toBeGreaterThan(40);
+    // The state at start-up is served by REST but was never broadcast (no job had run yet):
+    // compared are the reads made after the first WS message of the feature.
+    const compared = config.features.flatMap((f) => {
+      const first = c.of(f.wsTypes[0]!)[0];
+      return first ? rest[f.name]!.filter((r) => r.at > first.at).map(({ item }) => ({ f, item: JSON.stringify(item) })) : [];
+    });
+    // REST reads the state the last WS message carried: the same key, version (timestamp) and
+    // payload (intraday re-sends the forming bar under one key; REST equals one of those
+    // sends). The copies of the last reads may still be on the wire: awaited, then asserted.
+    const missing = () => {
+      const sent = new Map(config.features.map((f) => [f.name, new Set(c.of(f.wsTypes[0]!).map((m) => JSON.stringify(m.msg!.data)))]));
+      return compared.filter(({ f, item }) => !sent.get(f.name)!.has(item)).map(({ f, item }) => `${f.name} ${item}`);
+    };
+    await c.until(() => missing().length === 0, 3_000, 'the WS copy of every REST read').catch(() => undefined);
+    expect(missing()).toEqual([]);
+    for (const f of config.features) expect(c.of(f.wsTypes[0]!).length, f.name).toBeGreaterThan(0);
+    expect(compared.length).toBeGreaterThan(40);
   });
 
   it('opens and closes market sessions on time at a high --speed, each transition broadcast at once', async () => {
@@ -154,16 +155,21 @@ describe('simulate: WebSocket stream', () => {
       }
       return out.slice(1); // the first is the state at connect, not a transition
     };
-    await c.until(() => transitions().length >= 6, 10_000, '6 USA transitions');
+    // 7 transitions: 3 OPEN and 3 CLOSED periods, so one late timer (which lengthens one
+    // period and shortens the next) cannot move a median.
+    await c.until(() => transitions().length >= 7, 10_000, '7 USA transitions');
     const t = transitions();
     const openMs: number[] = [];
     const closedMs: number[] = [];
     for (let i = 1; i < t.length; i++) (t[i - 1]!.status === 'OPEN' ? openMs : closedMs).push(t[i]!.at - t[i - 1]!.at);
     console.log(`sessions at speed 50: OPEN ${openMs.map(Math.round).join(',')} ms (want 600), CLOSED ${closedMs.map(Math.round).join(',')} ms (want 300)`);
-    expect(median(openMs)).toBeGreaterThan(450);
-    expect(median(openMs)).toBeLessThan(800);
-    expect(median(closedMs)).toBeGreaterThan(200);
-    expect(median(closedMs)).toBeLessThan(450);
+    // Each median within 40 % of the configured length: a session too short or too long by
+    // more than that is what a user would notice (OPEN and CLOSED swapped is off by 50 % and
+    // 100 %, a missed transition merges three periods, an unapplied --speed is 50 times
+    // longer), and it leaves a loaded machine 120 ms (CLOSED) and 240 ms (OPEN) of timer delay.
+    const near = (xs: number[], want: number) => expect(Math.abs(median(xs) - want), `median ${median(xs)} ms, want ${want}`).toBeLessThan(want * 0.4);
+    near(openMs, 30_000 / 50);
+    near(closedMs, 15_000 / 50);
     // seconds_to_next_event counts down in rehearsal seconds toward the next transition.
     const last = usa()[usa().length - 1]!.msg!.data!;
     expect(last.seconds_to_next_event as number).toBeLessThanOrEqual(last.status === 'OPEN' ? 30 : 15);
@@ -175,10 +181,12 @@ describe('simulate: WebSocket stream', () => {
     await a.until(() => a.frames.length > 20, 5_000, 'frames on the first client');
     const b = await client(s.wsUrl);
     await b.until(() => b.frames.length > 40, 5_000, 'frames on the second client');
-    await sleep(100);
-    const start = a.frames.findIndex((f) => f.raw === b.frames[0]!.raw);
+    // What b received so far is on its way to a as well: awaited, then compared.
+    const n = b.frames.length;
+    const startOfB = () => a.frames.findIndex((f) => f.raw === b.frames[0]!.raw);
+    await a.until(() => startOfB() >= 0 && a.frames.length >= startOfB() + n, 5_000, 'the first client past what the second received').catch(() => undefined);
+    const start = startOfB();
     expect(start).toBeGreaterThan(0);
-    const n = b.frames.length - 5;
     expect(a.frames.slice(start, start + n).map((f) => f.raw)).toEqual(b.frames.slice(0, n).map((f) => f.raw));
   });
 
@@ -199,9 +207,13 @@ describe('simulate: WebSocket stream', () => {
     const c = await Collector.connect(s.wsUrl);
     const t = performance.now();
     await s.close();
-    await c.until(() => c.closeCode !== null, 2_000, 'client closed');
-    expect(performance.now() - t).toBeLessThan(1_000);
-    await expect(fetch(s.url + '/healthz', { signal: AbortSignal.timeout(1_000) })).rejects.toThrow();
+    await c.until(() => c.closeCode !== null, 5_000, 'client closed');
+    // Terminated, not waited for: a close that waited would sit out ws's closing handshake
+    // (30 s for a client that does not answer) or Node's HTTP keep-alive (5 s); 3 s stays
+    // under both and leaves a loaded 2-core machine room.
+    expect(performance.now() - t).toBeLessThan(3_000);
+    // The port is free: nothing answers there any more (refused, not a timeout).
+    await expect(fetch(s.url + '/healthz', { signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
   });
 
   it('is reproducible with a seed', async () => {

@@ -2,13 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRedis, freePort } from './support/redis.js';
+import { TestRedis } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 import { runCli } from './support/cli.js';
 
 const servers: TestRedis[] = [];
 afterAll(async () => { for (const s of servers) await s.dispose(); });
-
 
 describe('Redis topologies the store supports', () => {
   it('Redis Cluster: the {hash tag} keeps every key in one slot, so the Lua change runs (no CROSSSLOT)', async () => {
@@ -34,9 +33,18 @@ describe('Redis topologies the store supports', () => {
   it('Redis Sentinel: redis+sentinel://host:port/master finds the master through the sentinel', async () => {
     const master = await new TestRedis().start();
     servers.push(master);
-    const sentinelPort = await freePort();
-    await startSentinel(sentinelPort, master.port, servers);
-    const env = { THOR_CUTOVER_REDIS_URL: `redis+sentinel://127.0.0.1:${sentinelPort}/mymaster`, THOR_CUTOVER_ACTOR: 'tester' };
+    // Sentinel cannot be told "any free port" (port 0 means no TCP at all): TestRedis picks
+    // one and starts again on another if it was taken before the bind.
+    const sentinel = await new TestRedis({
+      configFile: (dir) => {
+        const conf = join(dir, 'sentinel.conf');
+        writeFileSync(conf, `sentinel monitor mymaster 127.0.0.1 ${master.port} 1\n`);
+        return conf;
+      },
+      extraArgs: () => ['--sentinel'],
+    }).start();
+    servers.push(sentinel);
+    const env = { THOR_CUTOVER_REDIS_URL: `redis+sentinel://127.0.0.1:${sentinel.port}/mymaster`, THOR_CUTOVER_ACTOR: 'tester' };
     const r = await runCli(['enable', 'account_balance'], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -60,19 +68,3 @@ describe('Redis topologies the store supports', () => {
     expect(r.stderr).not.toContain(':pw@');
   });
 });
-
-async function startSentinel(port: number, masterPort: number, keep: TestRedis[]): Promise<void> {
-  const { spawn } = await import('node:child_process');
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'thor-sentinel-'));
-  const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${masterPort} 1\n`);
-  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  keep.push({ dispose: async () => { proc.kill('SIGKILL'); } } as unknown as TestRedis);
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    proc.stdout!.on('data', (b: Buffer) => { log += b.toString(); if (log.includes('+monitor master mymaster')) resolve(); });
-    proc.once('exit', (code) => reject(new Error(`sentinel exited ${code}: ${log}`)));
-  });
-}

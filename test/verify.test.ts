@@ -10,6 +10,8 @@ import { ACCOUNT_ID, parseFault, startSimulator, type Simulator } from '../src/s
 import { runCli } from './support/cli.js';
 import { TestRedis, uniquePrefix } from './support/redis.js';
 import { spawnCli } from './support/spawn.js';
+import { waitFor } from './support/wait.js';
+import { getJson } from './sim-support.js';
 
 /**
  * `thor-cutover verify` as a user (or a CI job) runs it, against the simulator at rehearsal
@@ -205,13 +207,12 @@ describe('verify: the checklist against the simulator', () => {
   it('a session under way at start is not counted; a feature that sends nothing is never a pass', async () => {
     // Shorter sessions: this run sits through the partial one first.
     const s = await sim([`drop=account_balance:${ACCOUNT_ID}`], null, { open: 60_000, closed: 30_000 });
-    // Wait until the USA session is open, then start: that session is partial.
-    for (let i = 0; ; i++) {
-      const markets = await (await fetch(`${s.url}/api/market/status/`)).json() as { country: string; status: string }[];
-      if (markets.find((m) => m.country === 'USA')?.status === 'OPEN') break;
-      if (i > 200) throw new Error('USA never opened');
-      await new Promise((res) => setTimeout(res, 25));
-    }
+    // Wait until the USA session is open, then start: that session is partial. (The 60 s
+    // CLOSED period is 3 s at speed 20; 10 s is the bound.)
+    await waitFor(async () => {
+      const markets = (await getJson(`${s.url}/api/market/status/`)).body as { country: string; status: string }[];
+      return markets.find((m) => m.country === 'USA')?.status === 'OPEN';
+    }, 10_000, 'the USA session open on the simulator', 25);
     const p = uniquePrefix('v-partial');
     await flagsOn(p, 'account_balance', 'positions');
     const r = await runCli(verifyArgs(s, ['account_balance', 'positions', '--json']), { env: env(p), timeoutMs: 40_000 });
@@ -300,7 +301,8 @@ describe('verify: preconditions, limits, interruptions', () => {
     await flagsOn(p, 'account_balance');
     const live = spawnCli(verifyArgs(s, ['account_balance', '--sessions', '2']), { env: env(p), killAfterMs: 30_000 });
     await live.waitStderr(/verify: watching/, 15_000);
-    await new Promise((res) => setTimeout(res, 500));
+    // Interrupted once the stream reaches it (only verify connects to this simulator), not after a guessed pause.
+    await waitFor(() => s.stats().frames > 0, 10_000, 'frames sent to verify');
     const r = await live.interrupt(10_000);
     expect(r.code).toBe(130);
     expect(r.stdout).toMatch(/^verdict: INCONCLUSIVE \(interrupted\) \(exit 130\)$/m);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -19,11 +19,40 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A port on 127.0.0.1 where nothing listens and nothing can start listening while the test
+ * holds it: the local end of a connection of the test's own (a connect there is refused, a
+ * bind says "address in use"). For "Redis is unreachable" without handing over a released
+ * port another test's server may take in between, as freePort would.
+ */
+export async function refusedPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const accepted: Socket[] = [];
+  const srv = createServer((s) => { accepted.push(s); });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const held = connect((srv.address() as { port: number }).port, '127.0.0.1');
+  await once(held, 'connect');
+  return {
+    port: held.localPort!,
+    async close() {
+      held.destroy();
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
+
 export interface RedisServerOptions {
   password?: string;
   port?: number;
   /** More redis-server arguments (cluster mode, sentinel), appended as given. */
   extraArgs?: (dir: string) => string[];
+  /**
+   * A config file the test writes in the server's directory, given before the arguments
+   * (Sentinel needs one it can rewrite). Written again for each start: a retry on another
+   * port starts from it, not from what a failed start left.
+   */
+  configFile?: (dir: string) => string;
   /**
    * What the server keeps across a restart: nothing (the default: `--save '' --appendonly
    * no`, a test's Redis forgets), an append-only file, or RDB snapshots.
@@ -66,7 +95,7 @@ export class TestRedis {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir];
+    const args = [...(this.opts.configFile ? [this.opts.configFile(this.dir)] : []), '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir];
     const persistence = this.opts.persistence ?? 'none';
     args.push('--save', persistence === 'rdb' ? '3600 1' : '', '--appendonly', persistence === 'aof' ? 'yes' : 'no');
     if (this.opts.password) args.push('--requirepass', this.opts.password);
