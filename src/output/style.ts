@@ -1,4 +1,3 @@
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { IO } from '../io.js';
 
 /**
@@ -8,7 +7,6 @@ import type { IO } from '../io.js';
  */
 export interface Style {
   color: boolean;
-  c: ChalkInstance;
   ok(text: string): string;
   bad(text: string): string;
   warn(text: string): string;
@@ -25,16 +23,25 @@ export function colorEnabled(io: IO, noColorFlag: boolean, stream: 'stdout' | 's
   return stream === 'stdout' ? io.stdoutIsTTY : io.stderrIsTTY;
 }
 
+/**
+ * One SGR style: open and close codes around the text. A close of the same kind inside the
+ * text (a nested style) re-opens ours after it, and each line is closed and re-opened, so
+ * a style never leaks into the next line or past a nested one (what chalk does).
+ */
+function sgr(open: number, close: number): (text: string) => string {
+  const on = `\x1b[${open}m`;
+  const off = `\x1b[${close}m`;
+  return (text) => `${on}${text.replaceAll(off, off + on).replaceAll('\n', `${off}\n${on}`)}${off}`;
+}
+
+const PAINT = { ok: sgr(32, 39), bad: sgr(31, 39), warn: sgr(33, 39), dim: sgr(2, 22), bold: sgr(1, 22) };
+const plain = (text: string): string => text;
+
 export function makeStyle(color: boolean): Style {
-  const c = new Chalk({ level: color ? 1 : 0 });
+  const p = color ? PAINT : { ok: plain, bad: plain, warn: plain, dim: plain, bold: plain };
   return {
     color,
-    c,
-    ok: (t) => c.green(t),
-    bad: (t) => c.red(t),
-    warn: (t) => c.yellow(t),
-    dim: (t) => c.dim(t),
-    bold: (t) => c.bold(t),
+    ...p,
     glyph: { pass: '✔', fail: '✖', warn: '!', info: '·', ws: '✅', rest: '⚪', next: '→' },
   };
 }
