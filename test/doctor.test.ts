@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { main } from '../src/cli.js';
-import type { IO } from '../src/io.js';
 import { parseFault, startSimulator, type Simulator } from '../src/sim/index.js';
 import { openStore } from '../src/store/index.js';
 import type { FlagStore } from '../src/store/types.js';
-import { runCli } from './support/cli.js';
+import { captureIO, runCli } from './support/cli.js';
 import { TestRedis, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 import { defaultConfig } from './sim-support.js';
@@ -313,19 +312,10 @@ describe('what a close code, a stray type and a skewed clock look like', () => {
 
 describe('output and usage', () => {
   it('on a terminal: a glyph per check and the hint under a failure', async () => {
-    let stdout = '';
-    let stderr = '';
-    const io: IO = {
-      stdout: { write: (s: string) => { stdout += s; return true; } },
-      stderr: { write: (s: string) => { stderr += s; return true; } },
-      stdoutIsTTY: true,
-      stderrIsTTY: false,
-      env: { NO_COLOR: '1' },
-      cwd: '/',
-      interrupted: new AbortController().signal,
-    };
+    const { io, seen } = captureIO({ stdoutIsTTY: true });
     const code = await main(['doctor', '--url', sim.url, '--redis', redis.url, '--prefix', prefix, '--speed', String(SPEED), '--timeout', '4s'], io);
     expect(code).toBe(1);
+    const { stdout, stderr } = seen;
     const lines = stdout.split('\n');
     expect(lines[0]).toContain(`thor-cutover doctor · ${sim.url}`);
     expect(lines).toContainEqual(expect.stringMatching(/^✔ WebSocket +101 Switching Protocols in /));
@@ -338,35 +328,17 @@ describe('output and usage', () => {
   });
 
   it('on a terminal stderr: one line says how long the run may take (the bound --timeout sets)', async () => {
-    let stderr = '';
-    const io: IO = {
-      stdout: { write: () => true },
-      stderr: { write: (s: string) => { stderr += s; return true; } },
-      stdoutIsTTY: false,
-      stderrIsTTY: true,
-      env: { NO_COLOR: '1' },
-      cwd: '/',
-      interrupted: new AbortController().signal,
-    };
+    const { io, seen } = captureIO({ stderrIsTTY: true });
     await main(['doctor', '--url', sim.url, '--redis', redis.url, '--prefix', prefix, '--speed', String(SPEED), '--timeout', '2s'], io);
-    expect(stderr.split('\n')[0]).toBe('doctor: checking for up to 2s (sooner once every message type, a heartbeat and a pong have arrived)');
+    expect(seen.stderr.split('\n')[0]).toBe('doctor: checking for up to 2s (sooner once every message type, a heartbeat and a pong have arrived)');
   });
 
   it('Ctrl-C: stops watching at once, prints what it has, exits 130', async () => {
     const sockets = new Set<Socket>();
     const silent = createServer((sock) => { sockets.add(sock); sock.on('error', () => {}); });
     const port = await listen(silent);
-    let stdout = '';
     const ctrlC = new AbortController();
-    const io: IO = {
-      stdout: { write: (s: string) => { stdout += s; return true; } },
-      stderr: { write: () => true },
-      stdoutIsTTY: false,
-      stderrIsTTY: false,
-      env: {},
-      cwd: '/',
-      interrupted: ctrlC.signal,
-    };
+    const { io, seen } = captureIO({ env: {}, interrupted: ctrlC.signal });
     try {
       const began = Date.now();
       const running = main(['doctor', '--url', sim.url, '--ws-url', `ws://127.0.0.1:${port}/ws/`, '--redis', redis.url, '--prefix', prefix, '--timeout', '30s'], io);
@@ -375,7 +347,7 @@ describe('output and usage', () => {
       ctrlC.abort();
       expect(await running).toBe(130);
       expect(Date.now() - began).toBeLessThan(10_000);
-      expect(rows(stdout).get('ws.handshake')!.status).toBe('fail');
+      expect(rows(seen.stdout).get('ws.handshake')!.status).toBe('fail');
     } finally {
       for (const sock of sockets) sock.destroy();
       silent.close();

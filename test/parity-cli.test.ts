@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { loadConfig } from '../src/config/load.js';
-import type { IO } from '../src/io.js';
 import { parseFault, startSimulator, type Simulator } from '../src/sim/index.js';
-import { runCli } from './support/cli.js';
+import { captureIO, runCli } from './support/cli.js';
 
 /** `thor-cutover parity` as a user runs it, against the simulator. */
 
@@ -135,19 +134,10 @@ describe('thor-cutover parity', () => {
   });
 
   it('on a terminal: a live table on stderr, redrawn in place; the summary on stdout', async () => {
-    let out = '';
-    let err = '';
-    const io: IO = {
-      stdout: { write: (s: string) => { out += s; return true; } },
-      stderr: { write: (s: string) => { err += s; return true; } },
-      stdoutIsTTY: true,
-      stderrIsTTY: true,
-      env: { NO_COLOR: '1' },
-      cwd: CWD,
-      interrupted: new AbortController().signal,
-    };
+    const { io, seen } = captureIO({ stdoutIsTTY: true, stderrIsTTY: true, cwd: CWD });
     const code = await main(['parity', 'global_market', '--url', clean.url, '--speed', '10', '--duration', '2500ms', '--jitter', '150ms'], io);
     expect(code).toBe(0);
+    const { stdout: out, stderr: err } = seen;
     // Drawn at least twice: the second draw moves the cursor up over the first.
     expect(err).toMatch(/parity · [\d.ms]+ · speed 10 · WS connected/);
     expect(err).toMatch(/\x1b\[\d+A\x1b\[0J/);

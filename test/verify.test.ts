@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { main } from '../src/cli.js';
 import { loadConfig } from '../src/config/load.js';
-import type { IO } from '../src/io.js';
 import { ACCOUNT_ID, parseFault, startSimulator, type Simulator } from '../src/sim/index.js';
-import { runCli } from './support/cli.js';
+import { captureIO, runCli } from './support/cli.js';
 import { TestRedis, uniquePrefix } from './support/redis.js';
 import { spawnCli } from './support/spawn.js';
 import { waitFor } from './support/wait.js';
@@ -279,16 +278,10 @@ describe('verify: preconditions, limits, interruptions', () => {
   it('--shadow with the flag off, on a TTY: a progress line on stderr while it waits; stdout keeps the checklist', async () => {
     const s = await sim();
     const p = uniquePrefix('v-tty');
-    let stdout = '';
-    let stderr = '';
-    const io: IO = {
-      stdout: { write: (c: string) => { stdout += c; return true; } },
-      stderr: { write: (c: string) => { stderr += c; return true; } },
-      stdoutIsTTY: false, stderrIsTTY: true, cwd: CWD, interrupted: new AbortController().signal,
-      env: { ...env(p), NO_COLOR: '1' },
-    };
+    const { io, seen } = captureIO({ stderrIsTTY: true, cwd: CWD, env: { ...env(p), NO_COLOR: '1' } });
     const code = await main([...verifyArgs(s, ['account_balance', '--shadow', '--session-length', '50s'])], io);
     expect(code).toBe(0);
+    const { stdout, stderr } = seen;
     expect((await records(p, 'account_balance'))[0]).toMatchObject({ verdict: 'pass', shadow: true, sessionMode: 'fixed' });
     expect(stderr).toMatch(/\r\x1b\[2Ksession 1\/1 open · \d+(\.\d+)?s · [\d,]+ msgs · 0 mismatches/);
     expect(stdout).not.toContain('\r');

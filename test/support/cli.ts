@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { IO } from '../../src/io.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -60,4 +61,22 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/**
+ * An IO for running `main()` in-process as a terminal or a pipe would: what it writes is
+ * collected in `stdout` / `stderr`. NO_COLOR unless the test's env says otherwise.
+ */
+export function captureIO(o: { stdoutIsTTY?: boolean; stderrIsTTY?: boolean; env?: Record<string, string>; cwd?: string; interrupted?: AbortSignal } = {}) {
+  const seen = { stdout: '', stderr: '' };
+  const io: IO = {
+    stdout: { write: (s: string) => { seen.stdout += s; return true; } },
+    stderr: { write: (s: string) => { seen.stderr += s; return true; } },
+    stdoutIsTTY: o.stdoutIsTTY ?? false,
+    stderrIsTTY: o.stderrIsTTY ?? false,
+    env: o.env ?? { NO_COLOR: '1' },
+    cwd: o.cwd ?? '/',
+    interrupted: o.interrupted ?? new AbortController().signal,
+  };
+  return { io, seen };
 }
