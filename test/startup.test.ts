@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -63,6 +63,34 @@ describe('start-up: the bundle compiles ioredis and commander from a V8 code cac
     expect(enabled(second)).toEqual(['account_balance']);
     expect(readFileSync(cache).equals(garbage)).toBe(false);
     expect(readFileSync(cache).length).toBeGreaterThan(10_000);
+  });
+});
+
+describe('start-up: a read-only install keeps its code cache in the user\'s cache folder', () => {
+  it('writes it under $XDG_CACHE_HOME/thor-cutover when the install folder cannot take it, and the next run uses it', async () => {
+    const prefix = uniquePrefix('startup-xdg');
+    const cacheHome = mkdtempSync(join(tmpdir(), 'thor-xdg-'));
+    const beside = join(install, 'dist', 'bundle', 'vendor', 'commander.cjs.v8cache');
+    // The place beside the file is taken by a folder: it can be neither read nor written as a cache.
+    rmSync(beside, { force: true });
+    mkdirSync(beside);
+    try {
+      const env = { THOR_CUTOVER_REDIS_URL: redis.url, THOR_CUTOVER_PREFIX: prefix, XDG_CACHE_HOME: cacheHome };
+      const first = await runInstalled(['status', '--json'], env);
+      expect(first.code).toBe(0);
+      const dir = join(cacheHome, 'thor-cutover');
+      const cached = readdirSync(dir).filter((f) => f.endsWith('commander.cjs.v8cache'));
+      expect(cached).toEqual([`${encodeURIComponent(join(install, 'dist', 'bundle', 'vendor', 'commander.cjs'))}.v8cache`]);
+      const written = statSync(join(dir, cached[0]!)).mtimeMs;
+      const second = await runInstalled(['status', '--json'], env);
+      expect(second.code).toBe(0);
+      expect(JSON.parse(second.stdout)).toMatchObject({ kind: 'status' });
+      // Accepted, so not written again.
+      expect(statSync(join(dir, cached[0]!)).mtimeMs).toBe(written);
+    } finally {
+      rmSync(beside, { recursive: true, force: true });
+      rmSync(cacheHome, { recursive: true, force: true });
+    }
   });
 });
 
