@@ -62,9 +62,12 @@ export abstract class EngineState extends EventEmitter {
   protected readonly opts: EngineOptions;
   protected readonly runtimes: FeatureRuntime[];
   protected readonly byType = new Map<string, FeatureRuntime>();
-  /** What arrived on the socket: each type (with the feature that claims it), the heartbeat, error_message and the closes (ws-intake.ts). */
+  /**
+   * What arrived on the socket: each type (with the feature that claims it), the heartbeat and
+   * error_message (ws-intake.ts). The closes are kept per scope (scope.ts), so the tally keeps none.
+   */
   protected readonly tally = new WsTally<TypeStats>(
-    (type, at) => ({ type, count: 0, firstAt: at, lastAt: at, feature: this.byType.get(type)?.cfg.name ?? null }), MAX_CLOSES);
+    (type, at) => ({ type, count: 0, firstAt: at, lastAt: at, feature: this.byType.get(type)?.cfg.name ?? null }), 0);
   protected readonly unknownTypes = new Set<string>();
   protected readonly configuredTypes: Set<string>;
   /** The last message's type and the feature runtime it picked: streams come in runs of one type. */

@@ -1,3 +1,4 @@
+import { isObj } from '../config/read.js';
 import type { CloseRecord } from './closes.js';
 import type { WsMessage } from './ws-types.js';
 
@@ -19,16 +20,16 @@ export type SideMessage =
   | { kind: 'pong' };
 
 /** The flags a heartbeat reports (feature -> boolean; other values ignored), or null when it carries none. */
-export function heartbeatFlags(data: unknown): Record<string, boolean> | null {
+function heartbeatFlags(data: unknown): Record<string, boolean> | null {
   const flags = (data as { flags?: unknown } | null)?.flags;
-  if (!flags || typeof flags !== 'object' || Array.isArray(flags)) return null;
+  if (!isObj(flags)) return null;
   const out: Record<string, boolean> = {};
   for (const [k, v] of Object.entries(flags)) if (typeof v === 'boolean') out[k] = v;
   return out;
 }
 
 /** An error_message: its `message` (else the data as JSON, cut short) and its `code`, if any. */
-export function errorMessageOf(data: unknown): { message: string; code: string | null } {
+function errorMessageOf(data: unknown): { message: string; code: string | null } {
   const d = (data ?? {}) as { message?: unknown; code?: unknown };
   const message = typeof d.message === 'string' ? d.message : JSON.stringify(data ?? null).slice(0, 200);
   const code = d.code === undefined || d.code === null ? null : String(d.code);
@@ -36,19 +37,17 @@ export function errorMessageOf(data: unknown): { message: string; code: string |
 }
 
 /** A close of an open socket by the server, with what was in flight: what the close diagnosis reads. */
-export function closeRecordOf(e: { at: number; code: number; reason: string }, last: { type: string | null; at: number }): CloseRecord {
+function closeRecordOf(e: { at: number; code: number; reason: string }, last: { type: string | null; at: number }): CloseRecord {
   return {
     at: e.at, code: e.code, reason: e.reason.slice(0, 120), lastType: last.type,
     sinceLastFrameMs: last.type === null ? null : e.at - last.at,
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** A heartbeat, an error_message or a pong, read; null for any other type. */
-export function sideMessageOf(m: { type: string; data: unknown }): SideMessage | null {
+function sideMessageOf(m: { type: string; data: unknown }): SideMessage | null {
   switch (m.type) {
-    case 'heartbeat': return { kind: 'heartbeat', data: isObject(m.data) ? m.data : null, flags: heartbeatFlags(m.data) };
+    case 'heartbeat': return { kind: 'heartbeat', data: isObj(m.data) ? m.data : null, flags: heartbeatFlags(m.data) };
     case 'error_message': return { kind: 'error_message', ...errorMessageOf(m.data) };
     case 'pong': return { kind: 'pong' };
     default: return null;

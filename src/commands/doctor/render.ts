@@ -20,13 +20,13 @@ export function summaryLine(r: DoctorReport): string {
   return `${parts.join(' · ')} in ${formatDuration(r.durationMs)}${r.interrupted ? ' (interrupted)' : ''}`;
 }
 
-/** TTY: one line per check, the hint under failures and warnings; pipe: tab-separated rows; --json: one document. */
 /** On a terminal: how long the run may take (it ends sooner once everything has been seen). */
 export function printDoctorStart(out: Output, timeoutMs: number): void {
   if (!out.progress) return;
   note(out, out.errStyle.dim(`doctor: checking for up to ${formatDuration(timeoutMs)} (sooner once every message type, a heartbeat and a pong have arrived)`));
 }
 
+/** TTY: one line per check, the hint under failures and warnings; pipe: tab-separated rows; --json: one document. */
 export function printDoctor(out: Output, r: DoctorReport): void {
   if (out.format === 'json') {
     printJson(out, 'doctor', { ok: r.summary.fail === 0 && !r.interrupted, ...r });

@@ -1,5 +1,6 @@
 import type { Config, FeatureConfig } from '../../../config/types.js';
 import { untilAborted } from '../../../abort.js';
+import { isObj } from '../../../config/read.js';
 import { diagnoseCloses, type CloseDiagnosis, type CloseRecord } from '../../../stream/closes.js';
 import { WsClient, type WsClientStats, type WsMessage } from '../../../stream/ws-client.js';
 import { WsTally, type Seen, type SideMessage } from '../../../stream/ws-intake.js';
@@ -76,8 +77,6 @@ function parseTimestamp(v: unknown): number | null {
   }
   return null;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 type Own = Pick<WsObservation, 'openedAt' | 'handshakeMs' | 'clock'>;
 
@@ -194,7 +193,7 @@ function sampleClock(clock: WsObservation['clock'], m: WsMessage, side: SideMess
   } else {
     const f = byType.get(m.type);
     const data = m.data as Record<string, unknown> | null;
-    if (!f || !isObject(data) || f.cadence !== 'periodic' || f.versionField !== 'timestamp') return;
+    if (!f || !isObj(data) || f.cadence !== 'periodic' || f.versionField !== 'timestamp') return;
     source = 'payload';
     ts = data.timestamp;
   }
